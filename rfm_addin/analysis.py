@@ -1,0 +1,146 @@
+"""The whole analysis in one call, and its result object.
+
+:func:`analyze` runs rfm_table -> score -> segment -> cluster -> profiles -> insights with
+one set of parameters, so the Excel ribbon, the command line and Python users get the same
+numbers from the same code.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Callable, Iterable
+
+import pandas as pd
+
+from .clustering import SILHOUETTE_SAMPLE, cluster
+from .insights import build_insights
+from .profiles import profile
+from .rfm import RfmResult, compute_rfm
+from .scoring import score, thresholds
+from .segments import rules_used, segment
+
+
+@dataclass
+class Analysis:
+    """Everything an RFM analysis produces.
+
+    Attributes
+    ----------
+    customers : DataFrame
+        One row per customer: recency, frequency, monetary, purchase dates, average order
+        value, kept columns, r/f/m scores, rfm_code, rfm_score, segment, cluster,
+        cluster_name.
+    thresholds : DataFrame
+        What each score means (see :func:`rfm_addin.thresholds`).
+    segment_summary : DataFrame
+        Profile per segment, most revenue first, with each segment's description and action.
+    cluster_profile : DataFrame
+        Profile per cluster (1..k) with its name.
+    k_selection : DataFrame
+        Inertia and silhouette per k, the chosen k marked.
+    quality : DataFrame
+        The data-quality report (check, count, unit, amount, treatment).
+    insights : list of str
+        Plain-language findings.
+    as_of : Timestamp
+        The date recency is measured to.
+    parameters : dict
+        The parameters used, for the record.
+    rules : DataFrame
+        The segment rules used.
+    """
+
+    customers: pd.DataFrame
+    thresholds: pd.DataFrame
+    segment_summary: pd.DataFrame
+    cluster_profile: pd.DataFrame
+    k_selection: pd.DataFrame
+    quality: pd.DataFrame
+    insights: list[str]
+    as_of: pd.Timestamp
+    parameters: dict = field(default_factory=dict)
+    rules: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    def to_excel(self, path: str | os.PathLike) -> str:
+        """Write the results workbook (one sheet and named Excel Table per result).
+
+        The file is written to a temporary file beside ``path`` and renamed into place, so
+        a failure leaves no partial file and an existing file untouched.
+
+        Returns
+        -------
+        str
+            The path written.
+        """
+        from .writers.xlsx import write_analysis
+
+        return write_analysis(self, path)
+
+
+def analyze(
+    transactions: pd.DataFrame,
+    customer: str | None = None,
+    date: str | None = None,
+    amount: str | None = None,
+    order: str | None = None,
+    as_of: object = None,
+    keep: Iterable[str] | str | None = None,
+    bins: int = 5,
+    method: str = "balanced",
+    weights=(1, 1, 1),
+    rules: pd.DataFrame | None = None,
+    k: int | None = None,
+    k_range: Iterable[int] = range(2, 11),
+    random_state: int = 0,
+    *,
+    decimal: str = ".",
+    thousands: str | None = None,
+    dayfirst: bool | None = None,
+    date_system: int = 1900,
+    first_row: int = 2,
+    sample_size: int = SILHOUETTE_SAMPLE,
+    progress: Callable[[str], None] | None = None,
+) -> Analysis:
+    """Run the full RFM analysis on a transactions table.
+
+    Parameters are those of :func:`rfm_table`, :func:`score`, :func:`segment` and
+    :func:`cluster`; ``weights`` serves both the combined score and the clustering.
+    ``progress`` is called with a short text at each step (the CLI shows it on a terminal,
+    the ribbon on Excel's status bar).
+
+    Returns
+    -------
+    Analysis
+    """
+    say = progress or (lambda text: None)
+    say("Reading transactions")
+    base: RfmResult = compute_rfm(transactions, customer, date, amount, order, as_of, keep, decimal, thousands,
+                                  dayfirst=dayfirst, date_system=date_system, first_row=first_row)
+    table = base.table
+    say(f"Scoring {len(table):,} customers")
+    scored = score(table, bins=bins, weights=weights, method=method)
+    segmented = segment(scored, rules=rules, bins=bins)
+    say("Clustering")
+    clusters = cluster(table, k=k, weights=weights, random_state=random_state, k_range=k_range, bins=bins,
+                       method=method, rules=rules, sample_size=sample_size, progress=say)
+    customers = segmented.assign(cluster=clusters.labels, cluster_name=clusters.named_labels)
+    say("Profiling segments and clusters")
+    rule_table = rules_used(rules)
+    summary = profile(customers, "segment").sort_values("revenue", ascending=False, kind="stable")
+    texts = rule_table.drop_duplicates("segment").set_index("segment")[["description", "action"]]
+    summary = summary.join(texts, how="left")
+    cluster_profile = profile(customers, "cluster")
+    cluster_profile.insert(0, "cluster_name", clusters.names)
+    insights = build_insights(customers, summary, cluster_profile, clusters.k_selection, base.as_of,
+                              base.frequency_basis)
+    parameters = {
+        "as_of": base.as_of, "customer": base.columns.customer, "date": base.columns.date,
+        "amount": base.columns.amount or f"{base.columns.quantity} x {base.columns.price}",
+        "order": base.columns.order, "frequency_basis": base.frequency_basis, "bins": bins, "method": method,
+        "weights": tuple(weights), "k": clusters.k, "k_range": f"{min(k_range)}..{max(k_range)}",
+        "random_state": random_state,
+    }
+    return Analysis(customers=customers, thresholds=thresholds(table, bins=bins, method=method),
+                    segment_summary=summary, cluster_profile=cluster_profile, k_selection=clusters.k_selection,
+                    quality=base.quality.to_frame(), insights=insights, as_of=base.as_of, parameters=parameters,
+                    rules=rule_table)

@@ -1,0 +1,298 @@
+"""K-Means clusters of customers on recency, frequency and monetary value.
+
+Raw frequency and monetary are very skewed (a few customers buy hundreds of times), so
+K-Means on them finds one cluster of whales and lumps everyone else together. Features
+are therefore recency, log1p(frequency) and log1p(monetary clipped at 0), standardised,
+then multiplied by ``weights``. k is chosen by the elbow of the inertia curve (kneedle
+method, via the ``kneed`` package), falling back to the best silhouette when the curve
+has no knee; both are reported so an analyst can overrule the choice. Silhouette is
+computed on a fixed-seed sample of customers so its cost does not grow with n squared.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable
+
+import numpy as np
+import pandas as pd
+from kneed import KneeLocator
+from sklearn.cluster import KMeans
+from sklearn.metrics import silhouette_score
+
+from .errors import RfmError
+from .scoring import fit_binning
+from .segments import segment_of
+
+#: Customers sampled for the silhouette (measured: see README, "Choosing k").
+SILHOUETTE_SAMPLE = 3000
+#: K-Means restarts per k; each restart is seeded from ``random_state``.
+N_INIT = 3
+
+K_SELECTION_COLUMNS = ["k", "inertia", "silhouette", "chosen"]
+
+
+def _check_weights(weights) -> np.ndarray:
+    try:
+        w = np.asarray(weights, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise RfmError(f"weights must be three numbers for R, F and M, not {weights!r}.") from exc
+    if w.shape != (3,) or not np.isfinite(w).all() or (w < 0).any() or w.sum() <= 0:
+        raise RfmError(f"weights must be three numbers >= 0 for R, F and M with a positive sum, not {weights!r}.")
+    return w
+
+
+def _check_table(table: pd.DataFrame) -> None:
+    if not isinstance(table, pd.DataFrame):
+        raise RfmError(f"Expected a customer table (DataFrame), not {type(table).__name__}.")
+    missing = [c for c in ("recency", "frequency", "monetary") if c not in table.columns]
+    if missing:
+        raise RfmError(f"The customer table needs recency, frequency and monetary columns; missing {missing}.")
+    values = table[["recency", "frequency", "monetary"]].to_numpy(dtype=np.float64, na_value=np.nan)
+    if not np.isfinite(values).all():
+        col = ["recency", "frequency", "monetary"][int(np.flatnonzero(~np.isfinite(values).all(axis=0))[0])]
+        raise RfmError(f"Column {col!r} has empty or invalid values; every customer needs a number.")
+    if len(table) == 0:
+        raise RfmError("The customer table is empty.")
+
+
+def features(table: pd.DataFrame, weights=(1, 1, 1)) -> np.ndarray:
+    """The clustering features: [recency, log1p F, log1p max(M, 0)], standardised, weighted.
+
+    Columns with no spread (every customer equal) become 0 rather than NaN.
+    """
+    _check_table(table)
+    w = _check_weights(weights)
+    raw = _log_features(table)
+    return _standardise(raw) * w
+
+
+def _log_features(table: pd.DataFrame) -> np.ndarray:
+    return np.column_stack([
+        table["recency"].to_numpy(dtype=np.float64),
+        np.log1p(np.clip(table["frequency"].to_numpy(dtype=np.float64), 0, None)),
+        np.log1p(np.clip(table["monetary"].to_numpy(dtype=np.float64), 0, None)),
+    ])
+
+
+def _standardise(raw: np.ndarray) -> np.ndarray:
+    mean = raw.mean(axis=0)
+    std = raw.std(axis=0)
+    return (raw - mean) / np.where(std > 0, std, 1.0)
+
+
+def _check_k_range(k_range: Iterable[int]) -> list[int]:
+    try:
+        ks = sorted({int(k) for k in k_range if not isinstance(k, bool) and float(k).is_integer()})
+        given = list(k_range)
+    except (TypeError, ValueError) as exc:
+        raise RfmError(f"k_range must be whole numbers such as range(2, 11), not {k_range!r}.") from exc
+    if not ks or len(ks) != len(set(map(float, given))) or ks[0] < 2:
+        raise RfmError(f"k_range must be whole numbers of at least 2, such as range(2, 11); got {k_range!r}.")
+    return ks
+
+
+def _distinct_points(x: np.ndarray) -> int:
+    return len(np.unique(x, axis=0))
+
+
+def _fit(x: np.ndarray, k: int, random_state: int) -> KMeans:
+    return KMeans(n_clusters=k, n_init=N_INIT, random_state=random_state).fit(x)
+
+
+def _silhouette(x: np.ndarray, labels: np.ndarray, random_state: int, sample_size: int) -> float:
+    if len(np.unique(labels)) < 2:
+        return float("nan")
+    size = None if len(x) <= sample_size else sample_size
+    return float(silhouette_score(x, labels, sample_size=size, random_state=random_state))
+
+
+def _elbow(ks: list[int], inertia: list[float], silhouette: list[float]) -> int:
+    """The knee of the inertia curve (kneedle); the best silhouette if there is none."""
+    knee = None
+    if len(ks) >= 3 and np.ptp(inertia) > 0:
+        knee = KneeLocator(ks, inertia, curve="convex", direction="decreasing").knee
+    if knee is not None:
+        return int(knee)
+    sil = np.nan_to_num(np.asarray(silhouette, dtype=float), nan=-2.0)
+    return int(ks[int(np.argmax(sil))])
+
+
+def _sweep(x: np.ndarray, ks: list[int], random_state: int, sample_size: int, progress=None):
+    models, rows = {}, []
+    for k in ks:
+        if progress:
+            progress(f"Clustering: trying k = {k} ({ks[0]}..{ks[-1]})")
+        model = _fit(x, k, random_state)
+        models[k] = model
+        rows.append((k, float(model.inertia_), _silhouette(x, model.labels_, random_state, sample_size)))
+    return models, rows
+
+
+def _prepare(table, weights, random_state):
+    if isinstance(random_state, bool) or not isinstance(random_state, (int, np.integer)):
+        raise RfmError(f"random_state (seed) must be a whole number, not {random_state!r}.")
+    x = features(table, weights)
+    distinct = _distinct_points(x)
+    if distinct < 2:
+        raise RfmError("All customers have the same recency, frequency and monetary value (after weighting), "
+                       "so there is nothing to cluster.")
+    return x, distinct
+
+
+def _usable_ks(ks: list[int], n: int, distinct: int) -> list[int]:
+    if n < ks[0]:
+        raise RfmError(f"There are {n} customers, fewer than the smallest k tried ({ks[0]}); "
+                       "clustering needs more customers than clusters.")
+    usable = [k for k in ks if k <= distinct]
+    if not usable:
+        raise RfmError(f"Only {distinct} customers differ in recency, frequency or monetary value, fewer than "
+                       f"the smallest k tried ({ks[0]}).")
+    return usable
+
+
+def choose_k(table: pd.DataFrame, k_range: Iterable[int] = range(2, 11), weights=(1, 1, 1),
+             random_state: int = 0, *, sample_size: int = SILHOUETTE_SAMPLE) -> pd.DataFrame:
+    """Inertia and silhouette for each k, and the k the elbow method chooses.
+
+    Parameters
+    ----------
+    table : DataFrame
+        Customer table with ``recency``, ``frequency``, ``monetary``.
+    k_range : iterable of int
+        The k values to try (each >= 2); values above the number of distinct customers
+        are skipped.
+    weights : three numbers
+        Weights of R, F and M after standardising.
+    random_state : int
+        Seeds K-Means and the silhouette sample: the same data gives the same table.
+    sample_size : int
+        Customers sampled for the silhouette.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``k``, ``inertia``, ``silhouette``, ``chosen`` (one True row).
+    """
+    return _choose(table, k_range, weights, random_state, sample_size)[0]
+
+
+def _choose(table, k_range, weights, random_state, sample_size, progress=None):
+    ks = _check_k_range(k_range)
+    x, distinct = _prepare(table, weights, random_state)
+    usable = _usable_ks(ks, len(x), distinct)
+    models, rows = _sweep(x, usable, random_state, sample_size, progress)
+    frame = pd.DataFrame(rows, columns=K_SELECTION_COLUMNS[:3])
+    chosen = _elbow(usable, frame["inertia"].tolist(), frame["silhouette"].tolist())
+    frame["chosen"] = frame["k"] == chosen
+    frame.attrs["method"] = "elbow" if len(usable) >= 3 else "silhouette"
+    return frame, models, x
+
+
+@dataclass
+class ClusterResult:
+    """The outcome of :func:`cluster`.
+
+    Attributes
+    ----------
+    labels : Series of int
+        Cluster 1..k per customer (same index as the table); 1 has the highest mean monetary.
+    k : int
+        Number of clusters.
+    centers : DataFrame
+        Per cluster the typical customer in original units: mean recency, and frequency
+        and monetary back-transformed from the mean of their logs.
+    k_selection : DataFrame
+        ``k``, ``inertia``, ``silhouette``, ``chosen`` for the k values tried.
+    names : Series of str
+        A unique descriptive name per cluster: the segment the center's scores fall in.
+    """
+
+    labels: pd.Series
+    k: int
+    centers: pd.DataFrame
+    k_selection: pd.DataFrame
+    names: pd.Series = field(default_factory=lambda: pd.Series(dtype=object))
+
+    @property
+    def named_labels(self) -> pd.Series:
+        """The cluster name of each customer."""
+        return self.labels.map(self.names)
+
+
+def _unique_names(names: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    out = []
+    for name in names:
+        seen[name] = seen.get(name, 0) + 1
+        out.append(name if seen[name] == 1 else f"{name} {seen[name]}")
+    return out
+
+
+def cluster(table: pd.DataFrame, k: int | None = None, weights=(1, 1, 1), random_state: int = 0, *,
+            k_range: Iterable[int] = range(2, 11), bins: int = 5, method: str = "balanced",
+            rules: pd.DataFrame | None = None, sample_size: int = SILHOUETTE_SAMPLE,
+            progress=None) -> ClusterResult:
+    """Cluster customers with K-Means; k by the elbow method unless given.
+
+    Parameters
+    ----------
+    table : DataFrame
+        Customer table with ``recency``, ``frequency``, ``monetary``.
+    k : int, optional
+        Number of clusters; None chooses it over ``k_range`` (see :func:`choose_k`).
+    weights : three numbers
+        Weights of R, F and M after standardising.
+    random_state : int
+        Seed: the same data always gives the same labels.
+    k_range : iterable of int
+        The k values tried (the k-selection table is reported even when k is given).
+    bins, method, rules
+        How cluster centers are scored and named (as in :func:`score` and :func:`segment`).
+    progress : callable, optional
+        Called with a short text before each k is tried.
+
+    Returns
+    -------
+    ClusterResult
+    """
+    if k is not None:
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 2:
+            raise RfmError(f"k must be a whole number of at least 2 (or None to choose it), not {k!r}.")
+        k = int(k)
+        if len(table) < k:
+            raise RfmError(f"There are {len(table)} customers, fewer than k = {k}; choose a smaller k.")
+    ks = _check_k_range(k_range)
+    x, distinct = _prepare(table, weights, random_state)
+    if k is not None and distinct < k:
+        raise RfmError(f"Only {distinct} customers differ in recency, frequency or monetary value, "
+                       f"fewer than k = {k}; choose a smaller k.")
+    usable = [q for q in ks if q <= distinct and q <= len(x)] if k is not None else _usable_ks(ks, len(x), distinct)
+    models, rows = _sweep(x, sorted(set(usable) | ({k} if k else set())), random_state, sample_size, progress)
+    selection = pd.DataFrame(rows, columns=K_SELECTION_COLUMNS[:3])
+    in_range = selection["k"].isin(usable).to_numpy()
+    elbow = _elbow(selection["k"][in_range].tolist(), selection["inertia"][in_range].tolist(),
+                   selection["silhouette"][in_range].tolist()) if in_range.any() else k
+    k = elbow if k is None else k
+    selection["chosen"] = selection["k"] == k
+    selection.attrs["method"] = "given" if k != elbow else ("elbow" if in_range.sum() >= 3 else "silhouette")
+
+    raw_labels = models[k].labels_
+    monetary = table["monetary"].to_numpy(dtype=np.float64)
+    means = np.array([monetary[raw_labels == c].mean() for c in range(k)])
+    order = np.argsort(-means, kind="stable")
+    renumber = np.empty(k, dtype=np.int64)
+    renumber[order] = np.arange(1, k + 1)
+    labels = pd.Series(renumber[raw_labels], index=table.index, name="cluster")
+
+    logs = _log_features(table)
+    centre_logs = pd.DataFrame(logs).groupby(labels.to_numpy()).mean().sort_index()
+    centers = pd.DataFrame({
+        "recency": centre_logs[0].to_numpy(),
+        "frequency": np.expm1(centre_logs[1].to_numpy()),
+        "monetary": np.expm1(centre_logs[2].to_numpy()),
+    }, index=pd.Index(range(1, k + 1), name="cluster"))
+    scores = [fit_binning(table[col].to_numpy(), bins, method, higher_is_better=(col != "recency"))
+              .apply(centers[col].to_numpy()) for col in ("recency", "frequency", "monetary")]
+    names = _unique_names(list(segment_of(*scores, rules=rules, bins=bins)))
+    return ClusterResult(labels=labels, k=k, centers=centers, k_selection=selection,
+                         names=pd.Series(names, index=centers.index, name="cluster_name"))

@@ -1,0 +1,339 @@
+"""Read ids, amounts and dates as analysts' exports hold them, with row-numbered errors.
+
+Exports mix types: ids as numbers (12346.0) or text with leading zeros ("00123"), amounts
+as text ("$1,234.50", "1.234,50"), dates as datetimes, ISO text, day-first text or Excel
+serial numbers, and Excel error values such as ``#N/A``. Every reader here works on the
+*distinct* values of a column (``pd.factorize``) and maps the result back, so a 10-million
+row column with 50,000 distinct dates is parsed 50,000 times, not 10 million.
+
+A value that cannot be read is an error naming the column, the first bad rows (numbered
+as in the source: ``first_row`` is the row number of the first data row) and the value.
+"""
+from __future__ import annotations
+
+import re
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from .errors import DataError
+
+#: Excel error values as they arrive in exports and through xlwings' err_to_str.
+EXCEL_ERRORS = frozenset({
+    "#N/A", "#VALUE!", "#REF!", "#DIV/0!", "#NUM!", "#NAME?", "#NULL!", "#SPILL!", "#CALC!",
+    "#GETTING_DATA", "#FIELD!", "#BLOCKED!", "#CONNECT!", "#BUSY!", "#UNKNOWN!", "#N/A N/A",
+})
+
+#: Excel's last valid serial date (9999-12-31 in the 1900 system).
+_MAX_SERIAL = 2958465
+_MAX_LISTED = 5
+
+
+def _is_blank_value(value: object) -> bool:
+    """True for an empty cell: None, NaN, NaT, pd.NA or text of only white space."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    if isinstance(value, (float, np.floating)):
+        return bool(np.isnan(value))
+    if isinstance(value, str):
+        return not value.strip()
+    return False
+
+
+def _bad_rows_error(column: str, what: str, codes: np.ndarray, bad_unique: np.ndarray,
+                    uniques: np.ndarray, first_row: int, hint: str = "") -> DataError:
+    """Build the error for values whose distinct-value index is flagged in ``bad_unique``."""
+    positions = np.flatnonzero(bad_unique[codes])
+    rows = [int(p) + first_row for p in positions[:_MAX_LISTED]]
+    listed = ", ".join(f"row {r}: {uniques[codes[p]]!r}" for r, p in zip(rows, positions))
+    more = f" and {len(positions) - len(rows)} more" if len(positions) > len(rows) else ""
+    return DataError(
+        f"Column {column!r}: {len(positions)} value{'s' if len(positions) != 1 else ''} {what} "
+        f"({listed}{more}).{(' ' + hint) if hint else ''}",
+        column=column, rows=rows,
+    )
+
+
+def _by_uniques(values: pd.Series, parse: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]):
+    """Apply ``parse`` to the distinct values; return (codes, uniques, parsed, bad)."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    uniques = np.asarray(uniques, dtype=object)
+    parsed, bad = parse(uniques)
+    return codes, uniques, parsed, bad
+
+
+def _text_of(value: object) -> str | None:
+    """An id as text: integral numbers without '.0', strings stripped; None for blanks."""
+    if _is_blank_value(value):
+        return None
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return str(int(value))
+    text = str(value).strip()
+    return text or None
+
+
+def read_ids(values: pd.Series, column: str, first_row: int) -> tuple[np.ndarray, np.ndarray]:
+    """Read an id column (customers, orders) as text.
+
+    Returns
+    -------
+    codes : ndarray of int64
+        Index into ``ids`` per row; -1 where the id is blank.
+    ids : ndarray of object (str)
+        The distinct ids, sorted as text.
+
+    Raises
+    ------
+    DataError
+        An id is an Excel error value such as ``#N/A``.
+    """
+    def parse(uniques):
+        texts = np.array([_text_of(u) for u in uniques], dtype=object)
+        bad = np.array([t in EXCEL_ERRORS for t in texts], dtype=bool)
+        return texts, bad
+
+    codes, uniques, texts, bad = _by_uniques(values, parse)
+    if bad.any():
+        raise _bad_rows_error(column, "holding an Excel error instead of an id", codes, bad, uniques, first_row,
+                              "Fix the formulas or lookups that produced them, or remove those rows.")
+    present = np.array([t is not None for t in texts], dtype=bool)
+    ids, remap = np.unique(texts[present].astype(str), return_inverse=True)
+    full = np.full(len(texts), -1, dtype=np.int64)
+    full[present] = remap
+    return full[codes], ids.astype(object)
+
+
+_CURRENCY = re.compile(r"[\s\u00a0$€£¥₹]|^(USD|EUR|GBP|CHF|JPY)|(USD|EUR|GBP|CHF|JPY)$", re.IGNORECASE)
+_PLAIN_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+
+
+def _number_of(text: str, decimal: str, thousands: str | None) -> float | None:
+    """Parse one text amount in the given locale; None if it is not a number."""
+    s = text.strip()
+    negative = s.startswith("(") and s.endswith(")")
+    if negative:
+        s = s[1:-1]
+    s = _CURRENCY.sub("", s)
+    if s.endswith("-") and not s.startswith("-"):
+        s, negative = s[:-1], not negative
+    if thousands:
+        integer = s.split(decimal, 1)[0].lstrip("+-")
+        if thousands in integer and not re.fullmatch(r"\d{1,3}(" + re.escape(thousands) + r"\d{3})+", integer):
+            return None
+        s = s.replace(thousands, "")
+    if decimal != ".":
+        if "." in s:
+            return None
+        s = s.replace(decimal, ".")
+    if not _PLAIN_NUMBER.match(s):
+        return None
+    number = float(s)
+    return -number if negative else number
+
+
+def _locale_hint(samples: list[str], decimal: str, thousands: str | None) -> str:
+    """Suggest the locale options when bad text amounts look like formatted numbers."""
+    joined = " ".join(samples)
+    if decimal == "." and thousands is None and re.search(r"\d,\d{3}\.\d", joined):
+        return "They look like numbers with ',' thousands separators: use thousands=',' (command line --thousands ,)."
+    if decimal == "." and re.search(r"\d\.\d{3},\d", joined):
+        return ("They look like numbers written with ',' as decimal mark: use decimal=',' thousands='.' "
+                "(command line --decimal , --thousands .).")
+    if decimal == "." and thousands is None and re.search(r"\d,\d{1,2}\b", joined):
+        return "If ',' is the decimal mark, use decimal=',' (command line --decimal ,)."
+    if decimal == "." and thousands is None and re.search(r"\d,\d{3}\b", joined):
+        return "If ',' separates thousands, use thousands=',' (command line --thousands ,)."
+    return "Amounts must be numbers; fix or remove those rows."
+
+
+def read_numbers(values: pd.Series, column: str, first_row: int, decimal: str = ".",
+                 thousands: str | None = None) -> np.ndarray:
+    """Read a numeric column (amount, quantity, price) that may hold text numbers.
+
+    Text is read in the given locale: ``decimal`` is the decimal mark, ``thousands`` the
+    grouping mark (None: grouped numbers such as "1,234.50" are errors rather than guesses).
+    Currency symbols and codes, spaces and accounting negatives "(12.50)" are understood.
+
+    Returns
+    -------
+    ndarray of float64
+        NaN where the cell is blank; the caller decides whether a blank is an error.
+
+    Raises
+    ------
+    DataError
+        Excel error values, booleans and text that is not a number, naming rows.
+    """
+    if pd.api.types.is_bool_dtype(values.dtype):
+        raise DataError(f"Column {column!r} holds TRUE/FALSE values, not numbers.", column=column)
+    if pd.api.types.is_numeric_dtype(values.dtype):
+        numbers = values.to_numpy(dtype=np.float64, na_value=np.nan)
+        bad = np.isinf(numbers)
+        if bad.any():
+            positions = np.flatnonzero(bad)
+            rows = [int(p) + first_row for p in positions[:_MAX_LISTED]]
+            raise DataError(f"Column {column!r}: infinite values (rows {', '.join(map(str, rows))}).",
+                            column=column, rows=rows)
+        return numbers
+
+    def parse(uniques):
+        out = np.full(len(uniques), np.nan)
+        bad = np.zeros(len(uniques), dtype=bool)
+        for i, u in enumerate(uniques):
+            if _is_blank_value(u):
+                continue
+            if isinstance(u, (bool, np.bool_)):
+                bad[i] = True
+            elif isinstance(u, (int, float, np.integer, np.floating)):
+                out[i] = float(u)
+                bad[i] = np.isinf(out[i])
+            elif isinstance(u, str):
+                number = None if u.strip() in EXCEL_ERRORS else _number_of(u, decimal, thousands)
+                bad[i] = number is None
+                out[i] = np.nan if number is None else number
+            else:
+                bad[i] = True
+        return out, bad
+
+    codes, uniques, parsed, bad = _by_uniques(values, parse)
+    if bad.any():
+        samples = [str(u) for u in uniques[bad][:20]]
+        raise _bad_rows_error(column, "not readable as a number", codes, bad, uniques, first_row,
+                              _locale_hint(samples, decimal, thousands))
+    return parsed[codes]
+
+
+#: Text date formats tried in order when the values are not ISO 8601.
+_DAY_FIRST = ("%d/%m/%Y", "%d.%m.%Y", "%d-%m-%Y", "%d/%m/%y", "%d.%m.%y")
+_MONTH_FIRST = ("%m/%d/%Y", "%m-%d-%Y", "%m/%d/%y")
+_OTHER = ("%Y/%m/%d", "%Y.%m.%d", "%d %b %Y", "%d-%b-%Y", "%d-%b-%y", "%b %d %Y", "%b %d, %Y",
+          "%d %B %Y", "%B %d %Y", "%B %d, %Y", "%Y%m%d")
+_TIMES = ("", " %H:%M", " %H:%M:%S", " %I:%M %p", " %I:%M:%S %p")
+
+
+def serial_to_datetime(serials: np.ndarray, date_system: int = 1900) -> np.ndarray:
+    """Convert Excel serial numbers to datetime64[ns].
+
+    The 1900 system counts from 1899-12-31 = 0 and keeps Lotus' fictitious 1900-02-29
+    (serial 60), so serials from 61 on are days since 1899-12-30. The 1904 system (old Mac
+    workbooks) counts days since 1904-01-01.
+    """
+    serials = np.asarray(serials, dtype=np.float64)
+    if date_system == 1904:
+        base = np.datetime64("1904-01-01")
+        offset = serials
+    else:
+        base = np.datetime64("1899-12-30")
+        offset = np.where(serials < 61, serials + 1, serials)
+    nanos = np.round(offset * 86_400_000_000_000).astype("int64")
+    return base.astype("datetime64[ns]") + nanos.astype("timedelta64[ns]")
+
+
+def _parse_text_dates(texts: list[str], dayfirst: bool | None) -> tuple[pd.Series, str | None]:
+    """Parse distinct date strings with one format for all of them.
+
+    Returns the parsed values (NaT where unreadable) and, when the strings fit both a
+    day-first and a month-first format, the message explaining the ambiguity.
+    """
+    s = pd.Series(texts, dtype=object).str.strip()
+    iso = pd.to_datetime(s, format="ISO8601", errors="coerce")
+    if iso.notna().all():
+        return iso, None
+    rest = s[iso.isna()]
+    order = {None: _DAY_FIRST + _MONTH_FIRST, True: _DAY_FIRST, False: _MONTH_FIRST}[dayfirst] + _OTHER
+    best, best_count, fits = None, -1, []
+    for fmt in (f + t for f in order for t in _TIMES):
+        parsed = pd.to_datetime(rest, format=fmt, errors="coerce")
+        count = int(parsed.notna().sum())
+        if count == len(rest):
+            fits.append(fmt)
+        if count > best_count:
+            best, best_count = parsed, count
+    if dayfirst is None and any(f.startswith(_DAY_FIRST) for f in fits) and any(
+            f.startswith(_MONTH_FIRST) for f in fits):
+        return iso, ("Dates such as " + repr(rest.iloc[0]) + " could be day-first or month-first. "
+                     "Say which with dayfirst=True/False (command line --dayfirst / --monthfirst).")
+    if fits:
+        best = pd.to_datetime(rest, format=fits[0], errors="coerce")
+    out = iso.copy()
+    out[rest.index] = best
+    return out, None
+
+
+def read_dates(values: pd.Series, column: str, first_row: int, date_system: int = 1900,
+               dayfirst: bool | None = None) -> np.ndarray:
+    """Read a date column as datetime64[ns] (time zones dropped, local time kept).
+
+    Accepts datetimes, ISO 8601 text, common day-first / month-first text (ambiguous text
+    is an error unless ``dayfirst`` says which), and Excel serial numbers as numbers or
+    numeric text, in the workbook's ``date_system`` (1900 or 1904).
+
+    Returns
+    -------
+    ndarray of datetime64[ns]
+        NaT where the cell is blank; the caller decides whether a blank is an error.
+
+    Raises
+    ------
+    DataError
+        Unreadable dates and Excel error values, naming the first rows.
+    """
+    if date_system not in (1900, 1904):
+        raise DataError(f"date_system must be 1900 or 1904, not {date_system!r}.")
+    if isinstance(values.dtype, pd.DatetimeTZDtype):
+        values = values.dt.tz_localize(None)
+    if pd.api.types.is_datetime64_any_dtype(values.dtype):
+        return values.to_numpy(dtype="datetime64[ns]")
+    if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
+        values = values.astype(object)
+
+    ambiguity: list[str] = []
+
+    def parse(uniques):
+        out = np.full(len(uniques), np.datetime64("NaT"), dtype="datetime64[ns]")
+        bad = np.zeros(len(uniques), dtype=bool)
+        texts, text_idx = [], []
+        for i, u in enumerate(uniques):
+            if _is_blank_value(u):
+                continue
+            if isinstance(u, (bool, np.bool_)):
+                bad[i] = True
+            elif isinstance(u, (pd.Timestamp, np.datetime64)) or hasattr(u, "year"):
+                ts = pd.Timestamp(u)
+                if pd.isna(ts):
+                    bad[i] = True
+                else:
+                    out[i] = (ts.tz_localize(None) if ts.tzinfo else ts).to_datetime64()
+            elif isinstance(u, (int, float, np.integer, np.floating)):
+                if np.isfinite(u) and 1 <= u <= _MAX_SERIAL:
+                    out[i] = serial_to_datetime(np.array([u]), date_system)[0]
+                else:
+                    bad[i] = True
+            elif isinstance(u, str):
+                t = u.strip()
+                if re.fullmatch(r"\d{1,7}(\.\d+)?", t) and not re.fullmatch(r"\d{8}", t) and 1 <= float(t) <= _MAX_SERIAL:
+                    out[i] = serial_to_datetime(np.array([float(t)]), date_system)[0]
+                elif t not in EXCEL_ERRORS:
+                    texts.append(t)
+                    text_idx.append(i)
+                else:
+                    bad[i] = True
+            else:
+                bad[i] = True
+        if texts:
+            parsed, message = _parse_text_dates(texts, dayfirst)
+            if message:
+                ambiguity.append(message)
+            parsed_values = parsed.to_numpy(dtype="datetime64[ns]")
+            out[text_idx] = parsed_values
+            bad[text_idx] = np.isnat(parsed_values)
+        return out, bad
+
+    codes, uniques, parsed, bad = _by_uniques(values, parse)
+    if ambiguity:
+        raise DataError(f"Column {column!r}: {ambiguity[0]}", column=column)
+    if bad.any():
+        raise _bad_rows_error(column, "not readable as a date", codes, bad, uniques, first_row,
+                              "Use real dates, ISO text such as 2024-01-31, or Excel serial numbers.")
+    return parsed[codes]

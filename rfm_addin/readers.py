@@ -1,0 +1,125 @@
+"""Read transactions files (CSV, XLSX/XLSM, Parquet) without losing what the user wrote.
+
+CSV cells are read as text (ids keep leading zeros, ``#N/A`` stays visible instead of
+becoming a silent blank) and parsed later with row-numbered errors. Blank lines are kept
+so that row numbers in messages are the line numbers of the file. Excel files are read
+with openpyxl, which knows the workbook's date system (1900 or 1904).
+"""
+from __future__ import annotations
+
+import csv
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from .errors import RfmError
+
+
+@dataclass
+class Transactions:
+    """A transactions table read from a file.
+
+    Attributes
+    ----------
+    frame : DataFrame
+        The rows, every column as the file holds it.
+    first_row : int
+        Row (line) number of the first data row, for messages.
+    date_system : int
+        1900, or 1904 for workbooks using the Mac 1904 date system.
+    source : str
+        The path read.
+    """
+
+    frame: pd.DataFrame
+    first_row: int = 2
+    date_system: int = 1900
+    source: str = ""
+
+
+def _sniff_separator(header: str) -> str:
+    counts = {sep: header.count(sep) for sep in (",", ";", "\t", "|")}
+    return max(counts, key=counts.get) if max(counts.values()) else ","
+
+
+def read_csv(path: Path) -> Transactions:
+    """Read a CSV export as text; separator (, ; tab |) and encoding (UTF-8, cp1252) detected."""
+    for encoding in ("utf-8-sig", "cp1252"):
+        try:
+            with open(path, encoding=encoding, newline="") as handle:
+                header = handle.readline()
+            break
+        except UnicodeDecodeError:
+            continue
+    if not header.strip():
+        raise RfmError(f"{path.name} is empty: expected a header row and transactions.")
+    try:
+        frame = pd.read_csv(path, sep=_sniff_separator(header), dtype=str, keep_default_na=False, na_values=[""],
+                            skip_blank_lines=False, encoding=encoding, quoting=csv.QUOTE_MINIMAL)
+    except pd.errors.ParserError as exc:
+        raise RfmError(f"{path.name} is not a readable CSV file: {exc}") from exc
+    return Transactions(frame=frame, first_row=2, source=str(path))
+
+
+def read_excel(path: Path, sheet: str | None = None) -> Transactions:
+    """Read the first (or named) sheet of a workbook; the header is its first non-empty row."""
+    from openpyxl import load_workbook
+    from openpyxl.utils.datetime import CALENDAR_MAC_1904
+
+    try:
+        book = load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many types for damaged files
+        raise RfmError(f"{path.name} is not a readable Excel workbook: {exc}") from exc
+    try:
+        if sheet is not None and sheet not in book.sheetnames:
+            raise RfmError(f"{path.name} has no sheet {sheet!r}; sheets: {', '.join(book.sheetnames)}.")
+        ws = book[sheet] if sheet else book.worksheets[0]
+        rows = ws.iter_rows(values_only=True)
+        header, header_row = None, 0
+        for header_row, values in enumerate(rows, start=1):
+            if any(v is not None and str(v).strip() for v in values):
+                header = values
+                break
+        if header is None:
+            raise RfmError(f"Sheet {ws.title!r} of {path.name} is empty: expected a header row and transactions.")
+        width = max(i for i, v in enumerate(header) if v is not None and str(v).strip()) + 1
+        names = [str(v).strip() if v is not None else f"Column{i + 1}" for i, v in enumerate(header[:width])]
+        data = [list(r[:width]) + [None] * (width - len(r)) for r in rows]
+        while data and all(v is None for v in data[-1]):
+            data.pop()
+        date_system = 1904 if book.epoch == CALENDAR_MAC_1904 else 1900
+    finally:
+        book.close()
+    frame = pd.DataFrame(data, columns=names, dtype=object)
+    return Transactions(frame=frame, first_row=header_row + 1, date_system=date_system, source=str(path))
+
+
+def read_transactions(path: str | os.PathLike, sheet: str | None = None) -> Transactions:
+    """Read a CSV, XLSX/XLSM or Parquet file of transactions.
+
+    Raises
+    ------
+    RfmError
+        Missing, empty or unreadable file, or an unsupported extension.
+    """
+    path = Path(path).expanduser()
+    if not path.exists():
+        raise RfmError(f"File not found: {str(path)!r}.")
+    if path.is_dir():
+        raise RfmError(f"{str(path)!r} is a folder; give a CSV, XLSX or Parquet file.")
+    if path.stat().st_size == 0:
+        raise RfmError(f"{path.name} is empty: expected a header row and transactions.")
+    suffix = path.suffix.lower()
+    if suffix in (".csv", ".txt", ".tsv"):
+        return read_csv(path)
+    if suffix in (".xlsx", ".xlsm"):
+        return read_excel(path, sheet)
+    if suffix in (".parquet", ".pq"):
+        try:
+            frame = pd.read_parquet(path)
+        except ImportError as exc:
+            raise RfmError("Reading Parquet needs pyarrow: pip install 'rfm-addin[parquet]'.") from exc
+        return Transactions(frame=frame, first_row=2, source=str(path))
+    raise RfmError(f"Cannot read {path.name}: use a .csv, .xlsx, .xlsm or .parquet file.")

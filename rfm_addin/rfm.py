@@ -1,0 +1,352 @@
+"""Transactions to one row per customer: recency, frequency and monetary value.
+
+Definitions (the README explains why):
+
+- ``as_of`` defaults to the day after the latest transaction date. Recency is the number
+  of calendar days from the date of the customer's last purchase to ``as_of``; the time
+  of day is ignored. Transactions dated after ``as_of`` are left out (that is how an
+  analysis "as of" a past date works) and counted in the quality report.
+- Frequency counts distinct orders when an order column exists, else transaction rows.
+- Monetary is net total spend: cancellation and return lines subtract.
+- A cancellation line (order id starting with "C"/"c", or a negative quantity or amount)
+  counts in monetary but neither as an order nor as a purchase: it does not move the last
+  purchase date. Customers with cancellation lines only are left out.
+- Rows with no customer are dropped. With an order column, exact duplicate rows are
+  dropped (a repeated identical line of one invoice is an export duplicate); without
+  one, identical rows are kept as separate purchases and reported as possible duplicates.
+
+Everything that is dropped, kept or left out is counted in a :class:`QualityReport`.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Iterable
+
+import numpy as np
+import pandas as pd
+
+from .columns import ColumnMap, resolve_columns
+from .errors import ColumnError, DataError, RfmError
+from .parsing import read_dates, read_ids, read_numbers
+from .quality import QualityReport
+
+#: Columns of the customer table, in order (``keep`` columns follow).
+RFM_COLUMNS = ["recency", "frequency", "monetary", "first_purchase", "last_purchase", "avg_order_value"]
+
+
+@dataclass
+class RfmResult:
+    """A customer table with what is needed to explain it.
+
+    Attributes
+    ----------
+    table : DataFrame
+        One row per customer (see :func:`rfm_table`).
+    quality : QualityReport
+        Every cleaning step, counted.
+    as_of : Timestamp
+        The date recency is measured to.
+    columns : ColumnMap
+        Which source columns were used for which role.
+    frequency_basis : str
+        "distinct orders (<column>)" or "transaction rows", for every output to state.
+    """
+
+    table: pd.DataFrame
+    quality: QualityReport
+    as_of: pd.Timestamp
+    columns: ColumnMap
+    frequency_basis: str
+
+
+def parse_as_of(as_of: object) -> pd.Timestamp | None:
+    """Read an ``as_of`` argument (date, datetime, ISO text) as a midnight Timestamp."""
+    if as_of is None or (isinstance(as_of, str) and not as_of.strip()):
+        return None
+    try:
+        stamp = pd.Timestamp(as_of)
+    except (ValueError, TypeError) as exc:
+        raise RfmError(f"as_of {as_of!r} is not a date; write it as YYYY-MM-DD.") from exc
+    if pd.isna(stamp):
+        raise RfmError(f"as_of {as_of!r} is not a date; write it as YYYY-MM-DD.")
+    if stamp.tzinfo is not None:
+        stamp = stamp.tz_localize(None)
+    return stamp.normalize()
+
+
+def _keep_columns(keep: Iterable[str] | str | None, frame: pd.DataFrame, used: list[str]) -> list[str]:
+    if keep is None:
+        return []
+    names = [keep] if isinstance(keep, str) else list(keep)
+    missing = [k for k in names if k not in frame.columns]
+    if missing:
+        raise ColumnError(f"keep names columns that are not in the data: {missing!r}. "
+                          f"Columns found: {', '.join(map(repr, map(str, frame.columns)))}.")
+    clash = [k for k in names if k in RFM_COLUMNS]
+    if clash:
+        raise ColumnError(f"keep cannot include {clash!r}: those names are outputs of the RFM table.")
+    return list(dict.fromkeys(k for k in names if k not in used[:1]))
+
+
+def _missing_values_error(column: str, positions: np.ndarray, first_row: int, what: str) -> DataError:
+    rows = [int(p) + first_row for p in positions[:5]]
+    more = f" and {len(positions) - len(rows)} more" if len(positions) > len(rows) else ""
+    return DataError(f"Column {column!r}: {what} is empty in {len(positions)} row{'s' if len(positions) > 1 else ''} "
+                     f"that have a customer (rows {', '.join(map(str, rows))}{more}). "
+                     "Fill them in or remove those rows.", column=column, rows=rows)
+
+
+def _as_frame(transactions: object, first_row: int, date_system: int) -> tuple[pd.DataFrame, int, int]:
+    """The transactions as a DataFrame, reading a file path first (with its row numbering)."""
+    if isinstance(transactions, pd.DataFrame):
+        return transactions, first_row, date_system
+    if isinstance(transactions, (str, os.PathLike)):
+        from .readers import read_transactions
+
+        read = read_transactions(transactions)
+        return read.frame, read.first_row, read.date_system
+    raise RfmError(f"transactions must be a pandas DataFrame or a file path, not {type(transactions).__name__}.")
+
+
+def compute_rfm(
+    transactions: pd.DataFrame,
+    customer: str | None = None,
+    date: str | None = None,
+    amount: str | None = None,
+    order: str | None = None,
+    as_of: object = None,
+    keep: Iterable[str] | str | None = None,
+    decimal: str = ".",
+    thousands: str | None = None,
+    *,
+    dayfirst: bool | None = None,
+    date_system: int = 1900,
+    first_row: int = 2,
+) -> RfmResult:
+    """Build the customer table and its quality report; see :func:`rfm_table` for parameters."""
+    frame, first_row, date_system = _as_frame(transactions, first_row, date_system)
+    if decimal not in (".", ","):
+        raise RfmError(f"decimal must be '.' or ',', not {decimal!r}.")
+    if thousands is not None and (thousands == decimal or thousands not in (",", ".", " ", "'", "\u00a0")):
+        raise RfmError(f"thousands must be one of ',', '.', ' ', \"'\" and differ from decimal, not {thousands!r}.")
+    cols = resolve_columns(frame.columns, customer, date, amount, order)
+    keep_cols = _keep_columns(keep, frame, cols.used)
+    stated_as_of = parse_as_of(as_of)
+    report = QualityReport()
+    n_read = len(frame)
+    report.add("rows_read", "Rows read", n_read, "rows", "", always=True)
+    if n_read == 0:
+        raise RfmError("The data has a header but no rows of transactions.")
+
+    cust_codes, cust_ids = read_ids(frame[cols.customer], cols.customer, first_row)
+    dates = read_dates(frame[cols.date], cols.date, first_row, date_system, dayfirst)
+    quantity = read_numbers(frame[cols.quantity], cols.quantity, first_row, decimal, thousands) if cols.quantity else None
+    price = read_numbers(frame[cols.price], cols.price, first_row, decimal, thousands) \
+        if cols.price and cols.amount is None else None
+    if cols.amount is not None:
+        amounts = read_numbers(frame[cols.amount], cols.amount, first_row, decimal, thousands)
+    else:
+        amounts = quantity * price
+    if cols.order is not None:
+        order_codes, order_ids = read_ids(frame[cols.order], cols.order, first_row)
+    else:
+        order_codes, order_ids = None, None
+
+    blank = (cust_codes < 0) & np.isnat(dates) & np.isnan(amounts)
+    for extra in (quantity, price):
+        if extra is not None:
+            blank &= np.isnan(extra)
+    if order_codes is not None:
+        blank &= order_codes < 0
+    report.add("blank_rows", "Blank rows skipped", int(blank.sum()), "rows", "skipped")
+
+    no_customer = (cust_codes < 0) & ~blank
+    report.add("no_customer", "Rows without a customer id", int(no_customer.sum()), "rows", "dropped",
+               amount=float(np.nansum(amounts[no_customer])))
+    rows = ~blank & ~no_customer
+    for values, column, what in ((np.isnat(dates), cols.date, "the date"),
+                                 (np.isnan(amounts), cols.amount or f"{cols.quantity} x {cols.price}", "the amount")):
+        missing = np.flatnonzero(values & rows)
+        if len(missing):
+            raise _missing_values_error(column, missing, first_row, what)
+    if cols.amount is None:
+        report.add("amount_from_lines", f"Amount computed as {cols.quantity} x {cols.price}", int(rows.sum()),
+                   "rows", "computed")
+
+    if cols.order is not None:
+        key = {"_c": cust_codes, "_d": dates, "_a": amounts, "_o": order_codes}
+        key.update({f"_{i}": frame[c].to_numpy() for i, c in enumerate(frame.columns) if c not in cols.used})
+        if quantity is not None:
+            key["_q"] = quantity
+        index = np.flatnonzero(rows)
+        duplicated = pd.DataFrame({k: v[index] for k, v in key.items()}).duplicated(keep="first").to_numpy()
+        dup_rows = index[duplicated]
+        report.add("duplicate_rows", "Exact duplicate rows (same order, every column equal)", len(dup_rows),
+                   "rows", "dropped", amount=float(amounts[dup_rows].sum()))
+        rows[dup_rows] = False
+    else:
+        index = np.flatnonzero(rows)
+        sub = frame.iloc[index]
+        possible = int(sub.duplicated(keep="first").sum())
+        report.add("possible_duplicates", "Identical rows (no order column, so possible duplicates)", possible,
+                   "rows", "kept as separate purchases")
+
+    cancel = amounts < 0
+    if quantity is not None:
+        cancel |= quantity < 0
+    if order_codes is not None and len(order_ids):
+        starts_c = np.array([str(o)[:1] in ("C", "c") for o in order_ids], dtype=bool)
+        cancel |= (order_codes >= 0) & starts_c[np.maximum(order_codes, 0)]
+    amounts = np.where(cancel, -np.abs(amounts), amounts)
+
+    days = dates.astype("datetime64[D]").astype(np.int64)
+    if stated_as_of is None:
+        if not rows.any():
+            raise RfmError("No transactions with a customer were found.")
+        as_of_day = int(days[rows].max()) + 1
+        as_of_stamp = pd.Timestamp(np.datetime64(as_of_day, "D"))
+    else:
+        as_of_stamp = stated_as_of
+        as_of_day = int(np.datetime64(as_of_stamp.date(), "D").astype(np.int64))
+    after = rows & (days > as_of_day)
+    report.add("after_as_of", f"Transactions after the as-of date {as_of_stamp:%Y-%m-%d}", int(after.sum()),
+               "rows", "left out", amount=float(amounts[after].sum()))
+    rows &= ~after
+    report.add("cancellations", "Cancellation and return lines", int((cancel & rows).sum()), "rows",
+               "subtracted from monetary; not counted as orders", amount=float(amounts[cancel & rows].sum()))
+
+    table = _aggregate(rows, cancel, cust_codes, cust_ids, days, amounts, order_codes, as_of_day, report)
+    if keep_cols:
+        table = _attach_kept(table, frame, keep_cols, rows, cust_codes, cust_ids)
+    table.index.name = str(cols.customer)
+    nonpositive = table["monetary"] <= 0
+    report.add("nonpositive_customers", "Customers with net spend of zero or less", int(nonpositive.sum()),
+               "customers", "kept", amount=float(table.loc[nonpositive, "monetary"].sum()))
+    report.add("customers", "Customers analysed", len(table), "customers", "", always=True,
+               amount=float(table["monetary"].sum()))
+    basis = f"distinct orders ({cols.order})" if cols.order is not None else "transaction rows"
+    report.add("transactions_used", f"Transactions used (frequency counts {basis})", int(rows.sum()), "rows",
+               "", always=True, amount=float(amounts[rows].sum()))
+    return RfmResult(table=table, quality=report, as_of=as_of_stamp, columns=cols, frequency_basis=basis)
+
+
+def _aggregate(rows, cancel, cust_codes, cust_ids, days, amounts, order_codes, as_of_day,
+               report: QualityReport) -> pd.DataFrame:
+    """Per-customer sums and extremes over the kept rows (numpy, one pass per measure)."""
+    n_ids = len(cust_ids)
+    codes = cust_codes[rows]
+    monetary = np.bincount(codes, weights=amounts[rows], minlength=n_ids)
+    present = np.bincount(codes, minlength=n_ids) > 0
+    purchase = rows & ~cancel
+    p_codes = cust_codes[purchase]
+    p_days = days[purchase]
+    if order_codes is not None:
+        p_orders = order_codes[purchase]
+        with_id = p_orders >= 0
+        n_orders = int(order_codes.max()) + 2
+        pairs = pd.unique(p_codes[with_id].astype(np.int64) * n_orders + p_orders[with_id])
+        frequency = np.bincount(pairs // n_orders, minlength=n_ids)
+        frequency += np.bincount(p_codes[~with_id], minlength=n_ids)
+        report.add("rows_without_order", "Purchase rows without an order id", int((~with_id).sum()), "rows",
+                   "counted as one order each")
+    else:
+        frequency = np.bincount(p_codes, minlength=n_ids)
+    buyers = frequency > 0
+    cancel_only = present & ~buyers
+    report.add("cancel_only_customers", "Customers with only cancellations or returns", int(cancel_only.sum()),
+               "customers", "left out", amount=float(monetary[cancel_only].sum()))
+    if not buyers.any():
+        raise RfmError("No purchases were found on or before the as-of date, so there is no customer to analyse.")
+    extremes = pd.DataFrame({"c": p_codes, "d": p_days}).groupby("c", sort=True)["d"].agg(["min", "max"])
+    first = extremes["min"].to_numpy()
+    last = extremes["max"].to_numpy()
+    ids = extremes.index.to_numpy()
+    freq = frequency[ids].astype(np.int64)
+    money = monetary[ids]
+    table = pd.DataFrame(
+        {
+            "recency": (as_of_day - last).astype(np.int64),
+            "frequency": freq,
+            "monetary": money,
+            "first_purchase": first.astype("datetime64[D]").astype("datetime64[ns]"),
+            "last_purchase": last.astype("datetime64[D]").astype("datetime64[ns]"),
+            "avg_order_value": money / freq,
+        },
+        index=pd.Index(cust_ids[ids].astype(str), dtype=object),
+    )
+    return table
+
+
+def _attach_kept(table, frame, keep_cols, rows, cust_codes, cust_ids) -> pd.DataFrame:
+    """First non-empty value per customer of each ``keep`` column, in source row order."""
+    index = np.flatnonzero(rows)
+    kept = frame[keep_cols].iloc[index].copy()
+    kept.index = cust_ids[cust_codes[index]].astype(str)
+    firsts = kept.groupby(level=0, sort=False).first()
+    return table.join(firsts, how="left")
+
+
+def rfm_table(
+    transactions: pd.DataFrame,
+    customer: str | None = None,
+    date: str | None = None,
+    amount: str | None = None,
+    order: str | None = None,
+    as_of: object = None,
+    keep: Iterable[str] | str | None = None,
+    decimal: str = ".",
+    thousands: str | None = None,
+    *,
+    dayfirst: bool | None = None,
+    date_system: int = 1900,
+    first_row: int = 2,
+) -> pd.DataFrame:
+    """One row per customer with recency, frequency and monetary value.
+
+    Parameters
+    ----------
+    transactions : DataFrame or path
+        One row per transaction (or per order line). A path to a CSV, XLSX or Parquet file
+        is read first.
+    customer, date, amount, order : str, optional
+        Column names; None detects them from common headers (CustomerID, InvoiceDate,
+        Amount / Sales / Revenue or Quantity x UnitPrice, InvoiceNo...). Without an order
+        column, frequency counts transaction rows.
+    as_of : date-like, optional
+        The date recency is measured to; default the day after the latest transaction.
+        Later transactions are left out.
+    keep : str or list of str, optional
+        Customer-level columns to carry over (first non-empty value per customer), so
+        segments can go back to a CRM.
+    decimal, thousands : str
+        How text amounts are written: decimal mark ("." or ","), thousands separator
+        (None: grouped text amounts such as "1,234.50" are errors, not guesses).
+    dayfirst : bool, optional
+        For text dates such as 03/04/2024: True day-first, False month-first, None raises
+        an error when the text is ambiguous.
+    date_system : {1900, 1904}
+        The Excel date system of serial-number dates.
+    first_row : int
+        Row number of the first data row in the source, for error messages (2 for a sheet
+        or CSV whose header is row 1).
+
+    Returns
+    -------
+    DataFrame
+        Indexed by customer id as text (12346, not 12346.0; leading zeros kept), sorted by
+        id, named after the customer column; columns ``recency`` (int days),
+        ``frequency`` (int), ``monetary`` (float), ``first_purchase``, ``last_purchase``,
+        ``avg_order_value`` (monetary / frequency), then the ``keep`` columns.
+        ``table.attrs`` holds ``as_of`` and ``frequency_basis``.
+
+    Raises
+    ------
+    RfmError
+        Missing or ambiguous columns, unreadable values (naming rows and column), no data.
+    """
+    result = compute_rfm(transactions, customer, date, amount, order, as_of, keep, decimal, thousands,
+                         dayfirst=dayfirst, date_system=date_system, first_row=first_row)
+    table = result.table
+    table.attrs.update(as_of=result.as_of, frequency_basis=result.frequency_basis)
+    return table

@@ -1,0 +1,1 @@
+"""File writers: render the layout of :mod:`rfm_addin.layout` into workbooks, safely."""
