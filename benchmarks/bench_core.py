@@ -34,6 +34,13 @@ RETURN_RATE = 0.02  # share of rows that are returns (negative amount, invoice "
 ROWS_PER_CUSTOMER = 20  # n / 20 customers
 GAMMA_SHAPE = 0.4  # heterogeneous purchase rates: many buy once, few buy a lot
 
+# run from a checkout without `pip install -e .`: import the package next to benchmarks/
+_REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+try:
+    import rfm_addin  # noqa: F401
+except ImportError:
+    sys.path.insert(0, _REPO)
+
 COLS = dict(customer="CustomerID", date="OrderDate", amount="OrderAmount", order="InvoiceNo")
 
 
@@ -141,11 +148,11 @@ def generate(n: int, seed: int = SEED) -> pd.DataFrame:
 
 
 # --------------------------------------------------------------------------- baselines
-# Recency in whole days from the last non-cancelled order to as_of. DuckDB's
-# date_diff('day', ts, ts) counts calendar-day boundaries; rfm_addin (like the pandas
-# recipe) uses (as_of - last).days, i.e. the floor of the elapsed time. They differ when
-# orders carry a time of day, so the baseline computes the same floor.
-RECENCY_SQL = "CAST(floor(epoch($as_of - max(OrderDate) FILTER (WHERE NOT is_cancel)) / 86400) AS BIGINT)"
+# Recency in calendar days from the last non-cancelled order to as_of, time of day
+# ignored -- rfm_addin's definition. DuckDB's date_diff('day', ts, ts) counts day
+# boundaries, which is exactly that. (The pandas recipe's (as_of - last).days floors the
+# elapsed time instead, one day less for orders with a time of day.)
+RECENCY_SQL = "date_diff('day', max(OrderDate) FILTER (WHERE NOT is_cancel), $as_of)"
 
 DUCKDB_SQL = """
 SELECT
