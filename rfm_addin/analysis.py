@@ -12,9 +12,9 @@ from typing import Callable, Iterable
 
 import pandas as pd
 
-from .clustering import SILHOUETTE_SAMPLE, cluster
+from .clustering import K_SELECTION_COLUMNS, SILHOUETTE_SAMPLE, ClusterResult, TooFewCustomers, cluster
 from .insights import build_insights
-from .profiles import profile
+from .profiles import PROFILE_COLUMNS, profile
 from .rfm import RfmResult, compute_rfm
 from .scoring import score, thresholds
 from .segments import rules_used, segment
@@ -77,6 +77,15 @@ class Analysis:
         return write_analysis(self, path)
 
 
+def _no_clusters(table: pd.DataFrame, reason: str) -> ClusterResult:
+    """The clustering result when there are too few distinct customers to cluster."""
+    selection = pd.DataFrame(columns=K_SELECTION_COLUMNS)
+    selection.attrs.update(method="skipped", reason=reason)
+    return ClusterResult(labels=pd.Series(pd.NA, index=table.index, dtype="Int64", name="cluster"), k=0,
+                         centers=pd.DataFrame(columns=["recency", "frequency", "monetary"]),
+                         k_selection=selection, names=pd.Series(dtype=object, name="cluster_name"))
+
+
 def analyze(
     transactions: pd.DataFrame,
     customer: str | None = None,
@@ -108,6 +117,10 @@ def analyze(
     ``progress`` is called with a short text at each step (the CLI shows it on a terminal,
     the ribbon on Excel's status bar).
 
+    When ``k`` is None and there are too few distinct customers to cluster (one customer,
+    or all identical), scores and segments are still computed and clustering is skipped
+    with the reason in the insights; with an explicit ``k`` that is an error.
+
     Returns
     -------
     Analysis
@@ -121,16 +134,25 @@ def analyze(
     scored = score(table, bins=bins, weights=weights, method=method)
     segmented = segment(scored, rules=rules, bins=bins)
     say("Clustering")
-    clusters = cluster(table, k=k, weights=weights, random_state=random_state, k_range=k_range, bins=bins,
-                       method=method, rules=rules, sample_size=sample_size, progress=say)
+    try:
+        clusters = cluster(table, k=k, weights=weights, random_state=random_state, k_range=k_range, bins=bins,
+                           method=method, rules=rules, sample_size=sample_size, progress=say)
+    except TooFewCustomers as exc:
+        if k is not None:
+            raise
+        clusters = _no_clusters(table, str(exc))
     customers = segmented.assign(cluster=clusters.labels, cluster_name=clusters.named_labels)
     say("Profiling segments and clusters")
     rule_table = rules_used(rules)
     summary = profile(customers, "segment").sort_values("revenue", ascending=False, kind="stable")
     texts = rule_table.drop_duplicates("segment").set_index("segment")[["description", "action"]]
     summary = summary.join(texts, how="left")
-    cluster_profile = profile(customers, "cluster")
-    cluster_profile.insert(0, "cluster_name", clusters.names)
+    if clusters.k:
+        cluster_profile = profile(customers, "cluster")
+        cluster_profile.insert(0, "cluster_name", clusters.names)
+    else:
+        cluster_profile = pd.DataFrame(columns=["cluster_name", *PROFILE_COLUMNS],
+                                       index=pd.Index([], name="cluster", dtype="int64"))
     insights = build_insights(customers, summary, cluster_profile, clusters.k_selection, base.as_of,
                               base.frequency_basis)
     parameters = {

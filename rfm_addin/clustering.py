@@ -31,6 +31,10 @@ N_INIT = 3
 K_SELECTION_COLUMNS = ["k", "inertia", "silhouette", "chosen"]
 
 
+class TooFewCustomers(RfmError):
+    """There are not enough (distinct) customers for the k values asked for."""
+
+
 def _check_weights(weights) -> np.ndarray:
     try:
         w = np.asarray(weights, dtype=np.float64)
@@ -134,18 +138,18 @@ def _prepare(table, weights, random_state):
     x = features(table, weights)
     distinct = _distinct_points(x)
     if distinct < 2:
-        raise RfmError("All customers have the same recency, frequency and monetary value (after weighting), "
+        raise TooFewCustomers("All customers have the same recency, frequency and monetary value (after weighting), "
                        "so there is nothing to cluster.")
     return x, distinct
 
 
 def _usable_ks(ks: list[int], n: int, distinct: int) -> list[int]:
     if n < ks[0]:
-        raise RfmError(f"There are {n} customers, fewer than the smallest k tried ({ks[0]}); "
+        raise TooFewCustomers(f"There are {n} customers, fewer than the smallest k tried ({ks[0]}); "
                        "clustering needs more customers than clusters.")
     usable = [k for k in ks if k <= distinct]
     if not usable:
-        raise RfmError(f"Only {distinct} customers differ in recency, frequency or monetary value, fewer than "
+        raise TooFewCustomers(f"Only {distinct} customers differ in recency, frequency or monetary value, fewer than "
                        f"the smallest k tried ({ks[0]}).")
     return usable
 
@@ -260,12 +264,12 @@ def cluster(table: pd.DataFrame, k: int | None = None, weights=(1, 1, 1), random
             raise RfmError(f"k must be a whole number of at least 2 (or None to choose it), not {k!r}.")
         k = int(k)
         if len(table) < k:
-            raise RfmError(f"There are {len(table)} customers, fewer than k = {k}; choose a smaller k.")
+            raise TooFewCustomers(f"There are {len(table)} customers, fewer than k = {k}; choose a smaller k.")
     ks = _check_k_range(k_range)
     x, distinct = _prepare(table, weights, random_state)
     if k is not None and distinct < k:
-        raise RfmError(f"Only {distinct} customers differ in recency, frequency or monetary value, "
-                       f"fewer than k = {k}; choose a smaller k.")
+        raise TooFewCustomers(f"Only {distinct} customers differ in recency, frequency or monetary value, "
+                              f"fewer than k = {k}; choose a smaller k.")
     usable = [q for q in ks if q <= distinct and q <= len(x)] if k is not None else _usable_ks(ks, len(x), distinct)
     models, rows = _sweep(x, sorted(set(usable) | ({k} if k else set())), random_state, sample_size, progress)
     selection = pd.DataFrame(rows, columns=K_SELECTION_COLUMNS[:3])

@@ -37,6 +37,12 @@ def percent(share: float) -> str:
     return "n/a" if share is None or not np.isfinite(share) else f"{share:.1%}"
 
 
+def customers_text(count: float) -> str:
+    """'1 customer', '1,234 customers' (counts may arrive as floats from a profile row)."""
+    count = int(count)
+    return f"{count:,} customer{'' if count == 1 else 's'}"
+
+
 def pareto_share(monetary: pd.Series, top: float = 0.2) -> tuple[int, float]:
     """(number of top customers, their share of net revenue) for the top ``top`` fraction."""
     n_top = max(1, math.ceil(top * len(monetary)))
@@ -61,7 +67,7 @@ def cluster_sentence(number: int, name: str, row: pd.Series, overall: pd.Series)
                               "buy about as often")
     m_word, m_good = _compare(row["monetary_mean"], overall["monetary"], "spend more", "spend less",
                               "spend about as much")
-    return (f"Cluster {number} '{name}' ({row['customers']:,} customers, {percent(row['customer_share'])}; "
+    return (f"Cluster {number} '{name}' ({customers_text(row['customers'])}, {percent(row['customer_share'])}; "
             f"{percent(row['revenue_share'])} of revenue) {r_word} ({row['recency_mean']:,.0f} vs "
             f"{overall['recency']:,.0f} days), {f_word} ({row['frequency_mean']:,.1f} vs {overall['frequency']:,.1f} "
             f"orders) and {m_word} ({money(row['monetary_mean'])} vs {money(overall['monetary'])}) than the average "
@@ -88,27 +94,30 @@ def build_insights(customers: pd.DataFrame, segment_summary: pd.DataFrame, clust
     """
     total = float(customers["monetary"].sum())
     n = len(customers)
-    found = [f"{n:,} customers spent {money(total)} in total (net of returns) up to {as_of:%Y-%m-%d}; "
+    found = [f"{customers_text(n)} spent {money(total)} in total (net of returns) up to {as_of:%Y-%m-%d}; "
              f"frequency counts {frequency_basis}."]
     n_top, share = pareto_share(customers["monetary"])
     if np.isfinite(share):
         found.append(f"The top 20% of customers ({n_top:,}) bring {percent(share)} of revenue.")
     largest = segment_summary["customers"].idxmax()
     row = segment_summary.loc[largest]
-    found.append(f"The largest segment is {largest}: {row['customers']:,} customers "
+    found.append(f"The largest segment is {largest}: {customers_text(row['customers'])} "
                  f"({percent(row['customer_share'])}) bringing {percent(row['revenue_share'])} of revenue.")
     richest = segment_summary["revenue"].idxmax()
     row = segment_summary.loc[richest]
     found.append(f"The most valuable segment is {richest}: {percent(row['revenue_share'])} of revenue from "
-                 f"{percent(row['customer_share'])} of customers ({row['customers']:,}).")
+                 f"{percent(row['customer_share'])} of customers ({int(row['customers']):,}).")
     risky = [s for s in ("At Risk", "Can't Lose Them") if s in segment_summary.index]
     if risky:
         at_risk = segment_summary.loc[risky]
         idle = customers.loc[customers["segment"].isin(risky), "recency"].median()
-        found.append(f"{' and '.join(risky)} ({int(at_risk['customers'].sum()):,} customers) brought "
+        found.append(f"{' and '.join(risky)} ({customers_text(at_risk['customers'].sum())}) brought "
                      f"{percent(at_risk['revenue'].sum() / total if total > 0 else np.nan)} of revenue but have not "
                      f"bought for a median of {idle:,.0f} days: worth a win-back campaign.")
-    chosen = k_selection.loc[k_selection["chosen"]].iloc[0]
+    if k_selection.attrs.get("method") == "skipped":
+        found.append(f"Clustering was skipped: {k_selection.attrs.get('reason', '')}")
+        return found
+    chosen = k_selection.loc[k_selection["chosen"].astype(bool)].iloc[0]
     how = {"elbow": "the elbow of the inertia curve", "silhouette": "the best silhouette",
            "given": "the number of clusters you set"}[k_selection.attrs.get("method", "elbow")]
     found.append(f"K-Means grouped customers into {int(chosen['k'])} clusters, chosen by {how} "

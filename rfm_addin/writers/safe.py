@@ -26,6 +26,15 @@ def check_target(path: str | os.PathLike, inputs: tuple[str | os.PathLike, ...] 
     return target
 
 
+def _mode_for(target: Path) -> int:
+    """Keep an existing file's permissions; a new file gets the usual ones (umask applied)."""
+    if target.exists():
+        return target.stat().st_mode & 0o777
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 def atomic_write(path: str | os.PathLike, write: Callable[[str], None], inputs: tuple = ()) -> str:
     """Call ``write(temp_path)`` then move the temporary file onto ``path``.
 
@@ -41,6 +50,7 @@ def atomic_write(path: str | os.PathLike, write: Callable[[str], None], inputs: 
         fd, temp = tempfile.mkstemp(prefix=f".{target.stem}-", suffix=target.suffix, dir=target.parent)
         os.close(fd)
         write(temp)
+        os.chmod(temp, _mode_for(target))
         os.replace(temp, target)
     except PermissionError as exc:
         raise RfmError(f"Cannot write {str(target)!r}: it is open in another program (close it in Excel) "

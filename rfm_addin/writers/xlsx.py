@@ -67,7 +67,7 @@ def _width(header: str, values: pd.Series, kind: str) -> float:
         digits = len(f"{biggest:,.0f}") + (3 if kind in ("money", "decimal") else 0)
         longest = digits
     else:
-        longest = int(sample.astype(str).str.len().max()) if len(sample) else 0
+        longest = max((len(str(v)) for v in sample if _cell_value(v) is not None), default=0)
     return float(min(_MAX_WIDTH, max(_MIN_WIDTH, len(header) + 2, longest + 2)))
 
 

@@ -1,0 +1,199 @@
+"""The ``rfm-addin`` command: the same analysis as the Excel ribbon, from a terminal.
+
+Bad input prints one clear line (``rfm-addin: error: ...``) and exits with status 2; no
+traceback. Nothing is written when a run fails: the analysis runs completely before any
+file is written, and files are written atomically.
+"""
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from ._version import __version__
+from .analysis import Analysis, analyze
+from .demo import demo_transactions
+from .errors import RfmError
+from .readers import read_transactions
+from .writers.safe import atomic_write
+from .writers.xlsx import write_analysis
+
+EXIT_BAD_INPUT = 2
+
+
+def _progress(quiet: bool):
+    """Progress lines on stderr when it is a terminal (not in pipes, logs or tests)."""
+    if quiet or not sys.stderr.isatty():
+        return None
+
+    def say(text: str) -> None:
+        sys.stderr.write(f"\r\033[K{text}...")
+        sys.stderr.flush()
+
+    return say
+
+
+def _weights(text: str) -> tuple[float, float, float]:
+    parts = [p for p in re.split(r"[,;\s]+", text.strip()) if p]
+    try:
+        values = tuple(float(p) for p in parts)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"weights must be three numbers like 1,1,1, not {text!r}") from exc
+    if len(values) != 3:
+        raise argparse.ArgumentTypeError(f"weights must be three numbers like 1,1,1, not {text!r}")
+    return values
+
+
+def _k_range(text: str) -> range:
+    match = re.fullmatch(r"\s*(\d+)\s*(?:\.\.|-|:)\s*(\d+)\s*", text)
+    if not match or int(match.group(1)) < 2 or int(match.group(2)) < int(match.group(1)):
+        raise argparse.ArgumentTypeError(f"k range must look like 2..10, not {text!r}")
+    return range(int(match.group(1)), int(match.group(2)) + 1)
+
+
+def _separator(text: str) -> str:
+    names = {"comma": ",", "dot": ".", "period": ".", "space": " ", "apostrophe": "'"}
+    return names.get(text.lower(), text)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (also used by the README's CLI reference)."""
+    parser = argparse.ArgumentParser(prog="rfm-addin", description="RFM scores, segments and K-Means clusters "
+                                     "from a transactions file, written as an Excel workbook.")
+    parser.add_argument("--version", action="version", version=f"rfm-addin {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("analyze", help="analyse a transactions file (CSV, XLSX or Parquet)")
+    run.add_argument("input", help="transactions file: .csv, .xlsx, .xlsm or .parquet")
+    run.add_argument("-o", "--output", help="workbook to write (default: INPUT_rfm.xlsx beside the input)")
+    _analysis_options(run)
+
+    demo = sub.add_parser("demo", help="write the built-in demo transactions and analyse them")
+    demo.add_argument("-o", "--output-dir", default="rfm-demo", help="folder for the demo files (default: rfm-demo)")
+    demo.add_argument("--customers", type=int, default=1000, help="number of demo customers (default 1000)")
+    _analysis_options(demo, with_columns=False)
+    return parser
+
+
+def _analysis_options(parser: argparse.ArgumentParser, with_columns: bool = True) -> None:
+    if with_columns:
+        cols = parser.add_argument_group("columns (detected from common headers when not given)")
+        cols.add_argument("--customer", help="customer id column")
+        cols.add_argument("--date", help="transaction date column")
+        cols.add_argument("--amount", help="amount column (default: detected, or Quantity x UnitPrice)")
+        cols.add_argument("--order", help="order / invoice id column (frequency counts distinct orders)")
+        cols.add_argument("--keep", action="append", default=None, metavar="COL",
+                          help="customer-level column to carry to the results (repeatable)")
+        cols.add_argument("--sheet", help="sheet to read from an Excel file (default: the first)")
+        fmt = parser.add_argument_group("reading text values")
+        fmt.add_argument("--decimal", type=_separator, default=".", help="decimal mark of text amounts: . or ,")
+        fmt.add_argument("--thousands", type=_separator, default=None,
+                         help="thousands separator of text amounts: , . space or '")
+        first = fmt.add_mutually_exclusive_group()
+        first.add_argument("--dayfirst", dest="dayfirst", action="store_const", const=True, default=None,
+                           help="text dates are day-first (31/01/2024)")
+        first.add_argument("--monthfirst", dest="dayfirst", action="store_const", const=False,
+                           help="text dates are month-first (01/31/2024)")
+    opts = parser.add_argument_group("analysis")
+    opts.add_argument("--as-of", help="measure recency to this date (YYYY-MM-DD); later transactions are left out")
+    opts.add_argument("--bins", type=int, default=5, help="score levels, 2..9 (default 5)")
+    opts.add_argument("--method", choices=["balanced", "quantile"], default="balanced",
+                      help="how scores are cut (default balanced: ties kept together, every score used)")
+    opts.add_argument("--weights", type=_weights, default=(1, 1, 1), help="weights of R,F,M (default 1,1,1)")
+    opts.add_argument("--k", type=int, default=None, help="number of clusters (default: chosen by the elbow)")
+    opts.add_argument("--k-range", type=_k_range, default=range(2, 11), help="k values tried (default 2..10)")
+    opts.add_argument("--seed", type=int, default=0, help="random seed for K-Means (default 0)")
+    opts.add_argument("--export-segments", metavar="DIR",
+                      help="also write one CSV per segment (customer id, kept columns, scores) into DIR")
+    opts.add_argument("-q", "--quiet", action="store_true", help="no progress and no summary")
+
+
+def _run_analysis(data, args, first_row: int = 2, date_system: int = 1900) -> Analysis:
+    return analyze(
+        data, customer=getattr(args, "customer", None), date=getattr(args, "date", None),
+        amount=getattr(args, "amount", None), order=getattr(args, "order", None), as_of=args.as_of,
+        keep=getattr(args, "keep", None), bins=args.bins, method=args.method, weights=args.weights, k=args.k,
+        k_range=args.k_range, random_state=args.seed, decimal=getattr(args, "decimal", "."),
+        thousands=getattr(args, "thousands", None), dayfirst=getattr(args, "dayfirst", None),
+        date_system=date_system, first_row=first_row, progress=_progress(args.quiet),
+    )
+
+
+def _safe_file_name(name: str) -> str:
+    return re.sub(r"[^\w\- ]+", "_", name).strip() or "segment"
+
+
+def export_segments(analysis: Analysis, folder: str | Path) -> list[str]:
+    """Write one CSV per segment (customer id, kept columns, R/F/M, scores, cluster) into ``folder``.
+
+    Each file is written atomically; the folder is created if missing.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    customers = analysis.customers.reset_index()
+    written = []
+    for name, rows in customers.groupby("segment", sort=True):
+        path = folder / f"{_safe_file_name(str(name))}.csv"
+        written.append(atomic_write(path, lambda temp, rows=rows: rows.to_csv(temp, index=False,
+                                                                           date_format="%Y-%m-%d")))
+    return written
+
+
+def _report(analysis: Analysis, output: str, quiet: bool) -> None:
+    if quiet:
+        return
+    print(f"Wrote {output}")
+    for line in analysis.insights:
+        print(f"- {line}")
+
+
+def _cmd_analyze(args) -> None:
+    source = read_transactions(args.input, args.sheet)
+    output = args.output or str(Path(args.input).with_name(Path(args.input).stem + "_rfm.xlsx"))
+    analysis = _run_analysis(source.frame, args, source.first_row, source.date_system)
+    written = write_analysis(analysis, output, inputs=(args.input,))
+    if args.export_segments:
+        export_segments(analysis, args.export_segments)
+    if _progress(args.quiet):
+        sys.stderr.write("\r\033[K")
+    _report(analysis, written, args.quiet)
+
+
+def _cmd_demo(args) -> None:
+    folder = Path(args.output_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    data = demo_transactions(n_customers=args.customers)
+    analysis = _run_analysis(data, args)
+    csv_path = atomic_write(folder / "demo_transactions.csv",
+                            lambda temp: data.to_csv(temp, index=False, date_format="%Y-%m-%d"))
+    written = write_analysis(analysis, folder / "rfm_demo.xlsx")
+    if args.export_segments:
+        export_segments(analysis, args.export_segments)
+    if _progress(args.quiet):
+        sys.stderr.write("\r\033[K")
+    if not args.quiet:
+        print(f"Demo transactions: {csv_path}")
+    _report(analysis, written, args.quiet)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``rfm-addin``; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        {"analyze": _cmd_analyze, "demo": _cmd_demo}[args.command](args)
+    except RfmError as exc:
+        if sys.stderr.isatty():
+            sys.stderr.write("\r\033[K")
+        print(f"rfm-addin: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("rfm-addin: interrupted; nothing was written.", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
