@@ -1,0 +1,581 @@
+"""Every kind of bad input an analyst's export can hold gets a clear RfmError (or is cleaned and counted).
+
+Expected values are worked out by hand from the small inputs written in each test.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from openpyxl import Workbook
+from openpyxl.utils.datetime import CALENDAR_MAC_1904
+
+import rfm_addin
+from rfm_addin import RfmError
+from rfm_addin.cli import main as cli_main
+from rfm_addin.rfm import compute_rfm
+
+HEADER = "CustomerID,InvoiceDate,Amount\n"
+
+
+def write_csv(path, text: str, encoding: str = "utf-8"):
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+def frame(customers, dates, amounts, **extra) -> pd.DataFrame:
+    data = {"CustomerID": customers, "InvoiceDate": dates, "Amount": amounts}
+    data.update(extra)
+    return pd.DataFrame(data)
+
+
+def ts(text: str) -> pd.Timestamp:
+    return pd.Timestamp(text)
+
+
+# --------------------------------------------------------------------------- columns
+
+
+def test_missing_amount_column_lists_the_columns_found():
+    df = pd.DataFrame({"CustomerID": ["a"], "InvoiceDate": ["2024-01-01"], "Foo": [1]})
+    with pytest.raises(RfmError) as info:
+        rfm_addin.rfm_table(df)
+    message = str(info.value)
+    assert "Could not find the amount column" in message
+    assert "Columns found: 'CustomerID', 'InvoiceDate', 'Foo'." in message
+    assert "--amount" in message
+
+
+def test_missing_customer_and_date_columns_are_both_named():
+    df = pd.DataFrame({"Who": ["a"], "When": ["2024-01-01"], "Amount": [1.0]})
+    with pytest.raises(RfmError) as info:
+        rfm_addin.rfm_table(df)
+    message = str(info.value)
+    assert "Could not find the customer and date columns" in message
+    assert "Columns found: 'Who', 'When', 'Amount'." in message
+
+
+def test_named_column_that_is_not_in_the_data():
+    df = pd.DataFrame({"CustomerID": ["a"], "InvoiceDate": ["2024-01-01"], "Amount": [1.0]})
+    with pytest.raises(RfmError) as info:
+        rfm_addin.rfm_table(df, amount="Total")
+    assert str(info.value) == ("The amount column 'Total' is not in the data. "
+                               "Columns found: 'CustomerID', 'InvoiceDate', 'Amount'.")
+
+
+def test_ambiguous_amount_columns_are_both_named():
+    df = pd.DataFrame({"CustomerID": ["a"], "InvoiceDate": ["2024-01-01"], "Amount": [1.0], "Sales": [2.0]})
+    with pytest.raises(RfmError) as info:
+        rfm_addin.rfm_table(df)
+    message = str(info.value)
+    assert "Several columns could be the amount column: 'Amount', 'Sales'." in message
+    assert "amount=" in message and "--amount" in message
+
+
+def test_ambiguous_customer_columns_are_both_named_and_naming_one_resolves_it():
+    df = pd.DataFrame({"CustomerID": ["a", "b"], "Client": ["x", "x"], "InvoiceDate": ["2024-01-01", "2024-01-02"],
+                       "Amount": [1.0, 2.0]})
+    with pytest.raises(RfmError, match=r"Several columns could be the customer column: 'CustomerID', 'Client'\."):
+        rfm_addin.rfm_table(df)
+    table = rfm_addin.rfm_table(df, customer="Client")
+    assert table.index.tolist() == ["x"]
+    assert table.loc["x", "monetary"] == 3.0
+    assert table.loc["x", "frequency"] == 2
+
+
+# --------------------------------------------------------------------------- empty input
+
+
+def test_empty_file(tmp_path):
+    path = tmp_path / "empty.csv"
+    path.write_bytes(b"")
+    with pytest.raises(RfmError) as info:
+        rfm_addin.rfm_table(path)
+    assert str(info.value) == "empty.csv is empty: expected a header row and transactions."
+
+
+def test_header_only_file(tmp_path):
+    path = write_csv(tmp_path / "header.csv", HEADER)
+    with pytest.raises(RfmError) as info:
+        rfm_addin.rfm_table(path)
+    assert str(info.value) == "The data has a header but no rows of transactions."
+
+
+def test_header_only_dataframe():
+    df = pd.DataFrame({"CustomerID": [], "InvoiceDate": [], "Amount": []})
+    with pytest.raises(RfmError, match="has a header but no rows"):
+        rfm_addin.rfm_table(df)
+
+
+def test_only_blank_rows_is_an_error(tmp_path):
+    path = write_csv(tmp_path / "blank.csv", HEADER + ",,\n\n,,\n")
+    with pytest.raises(RfmError, match="No transactions with a customer were found"):
+        rfm_addin.rfm_table(path)
+
+
+# --------------------------------------------------------------------------- blank rows
+
+
+def test_blank_rows_are_skipped_and_counted(tmp_path):
+    # line 1 header, 2 a, 3 empty line, 4 empty cells, 5 b, 6 empty line
+    path = write_csv(tmp_path / "t.csv", HEADER + "a,2024-01-01,10\n\n,,\nb,2024-01-02,5\n\n")
+    result = compute_rfm(path)
+    assert result.quality.counts["blank_rows"] == 3
+    assert result.quality.counts["rows_read"] == 5
+    assert result.quality.counts["transactions_used"] == 2
+    assert result.table["monetary"].to_dict() == {"a": 10.0, "b": 5.0}
+
+
+def test_row_numbers_after_blank_rows_are_file_line_numbers(tmp_path):
+    path = write_csv(tmp_path / "t.csv", HEADER + "a,2024-01-01,10\n\n,,\nb,2024-01-02,x\n")
+    with pytest.raises(RfmError) as info:
+        rfm_addin.rfm_table(path)
+    assert str(info.value).startswith("Column 'Amount': 1 value not readable as a number (row 5: 'x').")
+    assert info.value.rows == [5]
+
+
+# --------------------------------------------------------------------------- text amounts
+
+
+def test_grouped_dollar_amount_is_an_error_naming_row_and_column_with_a_hint():
+    df = frame(["a", "b"], ["2024-01-01", "2024-01-02"], ["7", "$1,234.50"])
+    with pytest.raises(RfmError) as info:
+        rfm_addin.rfm_table(df)
+    message = str(info.value)
+    assert "Column 'Amount'" in message
+    assert "(row 3: '$1,234.50')" in message
+    assert "thousands=','" in message and "--thousands ," in message
+
+
+def test_grouped_dollar_amount_with_thousands_comma():
+    df = frame(["a", "b", "c"], ["2024-01-01"] * 3, ["$1,234.50", "USD 3", "12,000"])
+    table = rfm_addin.rfm_table(df, thousands=",")
+    assert table["monetary"].to_dict() == {"a": 1234.5, "b": 3.0, "c": 12000.0}
+
+
+def test_european_amounts_need_decimal_comma_and_thousands_dot():
+    df = frame(["a", "b"], ["2024-01-01", "2024-01-02"], ["1.234,50", "7,25"])
+    with pytest.raises(RfmError) as info:
+        rfm_addin.rfm_table(df)
+    message = str(info.value)
+    assert "(row 2: '1.234,50', row 3: '7,25')" in message
+    assert "decimal=','" in message and "thousands='.'" in message
+
+
+def test_european_amounts_exact_values():
+    df = frame(["a", "b", "c", "d"], ["2024-01-01"] * 4, ["1.234,50", "7,25", "€ 2.000.000,01", "0,1"])
+    table = rfm_addin.rfm_table(df, decimal=",", thousands=".")
+    assert table["monetary"].to_dict() == {"a": 1234.5, "b": 7.25, "c": 2000000.01, "d": 0.1}
+
+
+def test_european_amounts_with_decimal_comma_only_is_still_an_error():
+    df = frame(["a", "b"], ["2024-01-01", "2024-01-02"], ["1.234,50", "7,25"])
+    with pytest.raises(RfmError, match=r"row 2: '1\.234,50'"):
+        rfm_addin.rfm_table(df, decimal=",")
+
+
+@pytest.mark.xfail(strict=True, reason="with decimal=',' the hint for '1.234,50' does not suggest thousands='.'; "
+                                       "it says only 'Amounts must be numbers'")
+def test_decimal_comma_only_hint_suggests_thousands_dot():
+    df = frame(["a", "b"], ["2024-01-01", "2024-01-02"], ["1.234,50", "7,25"])
+    with pytest.raises(RfmError) as info:
+        rfm_addin.rfm_table(df, decimal=",")
+    assert "thousands='.'" in str(info.value)
+
+
+def test_bad_decimal_and_thousands_options():
+    df = frame(["a"], ["2024-01-01"], [1.0])
+    with pytest.raises(RfmError, match=r"decimal must be '\.' or ',', not ';'"):
+        rfm_addin.rfm_table(df, decimal=";")
+    with pytest.raises(RfmError, match="thousands must be one of"):
+        rfm_addin.rfm_table(df, thousands=".", decimal=".")
+
+
+def test_nan_amounts_name_the_rows():
+    df = frame(list("abcd"), ["2024-01-01"] * 4, [1.0, np.nan, 3.0, np.nan])
+    with pytest.raises(RfmError) as info:
+        rfm_addin.rfm_table(df)
+    message = str(info.value)
+    assert "Column 'Amount': the amount is empty in 2 rows" in message
+    assert "(rows 3, 5)" in message
+    assert info.value.rows == [3, 5]
+
+
+def test_missing_date_for_a_customer_names_the_row():
+    df = frame(["a", "b"], ["2024-01-01", None], [1.0, 2.0])
+    with pytest.raises(RfmError) as info:
+        rfm_addin.rfm_table(df)
+    assert "Column 'InvoiceDate': the date is empty in 1 row" in str(info.value)
+    assert info.value.rows == [3]
+
+
+# --------------------------------------------------------------------------- dates
+
+
+def test_unparsable_dates_list_their_source_rows(tmp_path):
+    text = (HEADER + "a,2024-01-01,1\nb,2024-01-02,1\nc,not a date,1\nd,2024-01-03,1\n"
+            "e,2024-01-04,1\nf,not a date,1\n")
+    path = write_csv(tmp_path / "dates.csv", text)
+    with pytest.raises(RfmError) as info:
+        rfm_addin.rfm_table(path)
+    message = str(info.value)
+    assert "Column 'InvoiceDate'" in message
+    assert "row 4: 'not a date'" in message and "row 7: 'not a date'" in message
+    assert info.value.rows == [4, 7]
+
+
+def test_only_first_five_bad_rows_are_listed():
+    dates = ["bad"] * 7 + ["2024-01-01"]
+    df = frame(list("abcdefgh"), dates, [1.0] * 8)
+    with pytest.raises(RfmError) as info:
+        rfm_addin.rfm_table(df)
+    message = str(info.value)
+    assert "7 values not readable as a date" in message
+    assert "row 6: 'bad' and 2 more" in message
+    assert "row 7:" not in message
+    assert info.value.rows == [2, 3, 4, 5, 6]
+
+
+def test_excel_serial_numbers_in_a_dataframe_use_the_1900_system():
+    df = frame(["a", "b"], [45000, 45000.5], [1.0, 2.0])
+    table = rfm_addin.rfm_table(df)
+    assert table["last_purchase"].to_dict() == {"a": ts("2023-03-15"), "b": ts("2023-03-15")}
+    assert table.attrs["as_of"] == ts("2023-03-16")
+
+
+def test_excel_serial_numbers_as_text_in_a_csv(tmp_path):
+    path = write_csv(tmp_path / "s.csv", HEADER + "a,45000,1\nb,45001,2\n")
+    table = rfm_addin.rfm_table(path)
+    assert table["last_purchase"].to_dict() == {"a": ts("2023-03-15"), "b": ts("2023-03-16")}
+
+
+def test_1904_date_system_given_explicitly():
+    df = frame(["a"], [45000], [1.0])
+    table = rfm_addin.rfm_table(df, date_system=1904)
+    assert table.loc["a", "last_purchase"] == ts("2027-03-16")
+
+
+def _serial_workbook(path, epoch=None):
+    wb = Workbook()
+    if epoch is not None:
+        wb.epoch = epoch
+    ws = wb.active
+    ws.append(["CustomerID", "InvoiceDate", "Amount"])
+    ws.append(["a", 45000, 10.0])  # plain numbers, not formatted as dates
+    ws.append(["b", 45001, 5.0])
+    wb.save(path)
+    return path
+
+
+def test_workbook_in_1900_system_serial_dates(tmp_path):
+    path = _serial_workbook(tmp_path / "win.xlsx")
+    read = rfm_addin.read_transactions(path)
+    assert read.date_system == 1900
+    table = rfm_addin.rfm_table(path)
+    assert table["last_purchase"].to_dict() == {"a": ts("2023-03-15"), "b": ts("2023-03-16")}
+    assert table["recency"].to_dict() == {"a": 2, "b": 1}
+
+
+def test_workbook_in_1904_system_serial_dates(tmp_path):
+    path = _serial_workbook(tmp_path / "mac.xlsx", CALENDAR_MAC_1904)
+    read = rfm_addin.read_transactions(path)
+    assert read.date_system == 1904
+    table = rfm_addin.rfm_table(path)
+    assert table["last_purchase"].to_dict() == {"a": ts("2027-03-16"), "b": ts("2027-03-17")}
+    assert table.attrs["as_of"] == ts("2027-03-18")
+
+
+def test_1900_leap_year_bug_serials_below_61():
+    # Excel's 1900 system pretends 1900-02-29 exists (serial 60): serials 1..59 are one day
+    # later than "days since 1899-12-30", serials from 61 on are not.
+    df = frame(["a", "b", "c", "d"], [1, 31, 59, 61], [1.0, 1.0, 1.0, 1.0])
+    table = rfm_addin.rfm_table(df)
+    assert table["last_purchase"].to_dict() == {
+        "a": ts("1900-01-01"), "b": ts("1900-01-31"), "c": ts("1900-02-28"), "d": ts("1900-03-01")}
+
+
+def test_ambiguous_day_month_text_dates_need_dayfirst():
+    df = frame(["a", "b"], ["03/04/2024", "05/04/2024"], [1.0, 2.0])
+    with pytest.raises(RfmError) as info:
+        rfm_addin.rfm_table(df)
+    message = str(info.value)
+    assert "'03/04/2024' could be day-first or month-first" in message
+    assert "dayfirst=True/False" in message and "--dayfirst" in message
+    assert rfm_addin.rfm_table(df, dayfirst=True)["last_purchase"].to_dict() == {
+        "a": ts("2024-04-03"), "b": ts("2024-04-05")}
+    assert rfm_addin.rfm_table(df, dayfirst=False)["last_purchase"].to_dict() == {
+        "a": ts("2024-03-04"), "b": ts("2024-05-04")}
+
+
+def test_unambiguous_day_first_text_dates_need_no_option():
+    df = frame(["a", "b"], ["03/04/2024", "25/04/2024"], [1.0, 2.0])
+    assert rfm_addin.rfm_table(df)["last_purchase"].to_dict() == {"a": ts("2024-04-03"), "b": ts("2024-04-25")}
+
+
+def test_bad_as_of():
+    df = frame(["a"], ["2024-01-01"], [1.0])
+    with pytest.raises(RfmError) as info:
+        rfm_addin.rfm_table(df, as_of="yesterday")
+    assert str(info.value) == "as_of 'yesterday' is not a date; write it as YYYY-MM-DD."
+
+
+# --------------------------------------------------------------------------- Excel error values
+
+
+@pytest.mark.parametrize("column, message", [
+    ("CustomerID", "Column 'CustomerID': 1 value holding an Excel error instead of an id (row 3: '#N/A')."),
+    ("InvoiceDate", "Column 'InvoiceDate': 1 value not readable as a date (row 3: '#N/A')."),
+    ("Amount", "Column 'Amount': 1 value not readable as a number (row 3: '#N/A')."),
+])
+def test_excel_na_error_strings_name_row_column_and_value(column, message):
+    data = {"CustomerID": ["a", "b", "c"], "InvoiceDate": ["2024-01-01"] * 3, "Amount": [1.0, 2.0, 3.0]}
+    data[column] = list(data[column])
+    data[column][1] = "#N/A"
+    with pytest.raises(RfmError) as info:
+        rfm_addin.rfm_table(pd.DataFrame(data))
+    assert str(info.value).startswith(message)
+    assert info.value.rows == [3]
+    assert info.value.column == column
+
+
+def test_other_excel_error_values_in_amounts():
+    df = frame(list("abcd"), ["2024-01-01"] * 4, [1.0, "#VALUE!", 3.0, "#REF!"])
+    with pytest.raises(RfmError) as info:
+        rfm_addin.rfm_table(df)
+    assert "2 values not readable as a number (row 3: '#VALUE!', row 5: '#REF!')" in str(info.value)
+
+
+def test_excel_error_in_a_csv_is_not_a_silent_blank(tmp_path):
+    path = write_csv(tmp_path / "na.csv", HEADER + "a,2024-01-01,1\n#N/A,2024-01-02,2\n")
+    with pytest.raises(RfmError, match=r"Column 'CustomerID': 1 value holding an Excel error .*\(row 3: '#N/A'\)"):
+        rfm_addin.rfm_table(path)
+
+
+# --------------------------------------------------------------------------- ids
+
+
+def test_float_ids_lose_the_trailing_zero():
+    df = frame([12346.0, 12347.0, 12346.0], ["2024-01-01", "2024-01-02", "2024-01-03"], [1.0, 2.0, 4.0])
+    table = rfm_addin.rfm_table(df)
+    assert table.index.tolist() == ["12346", "12347"]
+    assert table.loc["12346", "monetary"] == 5.0
+
+
+def test_text_ids_keep_leading_zeros():
+    df = frame(["00123", "123"], ["2024-01-01", "2024-01-02"], [1.0, 2.0])
+    table = rfm_addin.rfm_table(df)
+    assert table.index.tolist() == ["00123", "123"]
+    assert table["monetary"].to_dict() == {"00123": 1.0, "123": 2.0}
+
+
+def test_csv_read_keeps_leading_zeros(tmp_path):
+    path = write_csv(tmp_path / "z.csv", HEADER + "00123,2024-01-01,1\n123,2024-01-02,2\n0042,2024-01-02,3\n")
+    table = rfm_addin.rfm_table(path)
+    assert table.index.tolist() == ["00123", "0042", "123"]  # sorted as text
+
+
+def test_workbook_numeric_ids_become_integral_text(tmp_path):
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["CustomerID", "InvoiceDate", "Amount"])
+    ws.append([12346, "2024-01-01", 1.0])
+    ws.append([12347.0, "2024-01-02", 2.0])
+    ws.append(["00123", "2024-01-02", 3.0])
+    wb.save(tmp_path / "ids.xlsx")
+    table = rfm_addin.rfm_table(tmp_path / "ids.xlsx")
+    assert table.index.tolist() == ["00123", "12346", "12347"]
+
+
+@pytest.mark.xfail(strict=True, reason="CSV ids written as floats ('12346.0', as pandas writes a float id column "
+                                       "with blanks) stay '12346.0' and split one customer in two")
+def test_csv_float_text_ids_are_one_customer(tmp_path):
+    path = write_csv(tmp_path / "f.csv", HEADER + "12346.0,2024-01-01,1\n12346,2024-01-02,2\n")
+    table = rfm_addin.rfm_table(path)
+    assert table.index.tolist() == ["12346"]
+    assert table.loc["12346", "monetary"] == 3.0
+
+
+# --------------------------------------------------------------------------- few customers
+
+
+def test_single_customer_rfm_table():
+    df = frame(["a", "a"], ["2024-01-01", "2024-01-05"], [1.0, 2.0])
+    table = rfm_addin.rfm_table(df)
+    assert table.index.tolist() == ["a"]
+    row = table.loc["a"]
+    assert (row["recency"], row["frequency"], row["monetary"], row["avg_order_value"]) == (1, 2, 3.0, 1.5)
+    assert row["first_purchase"] == ts("2024-01-01") and row["last_purchase"] == ts("2024-01-05")
+
+
+def test_single_customer_analyze_skips_clustering_and_says_why():
+    df = frame(["a", "a"], ["2024-01-01", "2024-01-05"], [1.0, 2.0])
+    result = rfm_addin.analyze(df)
+    assert result.customers.index.tolist() == ["a"]
+    assert result.customers["cluster"].isna().all()
+    assert result.parameters["k"] == 0
+    skipped = [line for line in result.insights if line.startswith("Clustering was skipped:")]
+    assert len(skipped) == 1
+    assert "nothing to cluster" in skipped[0]
+
+
+def test_single_customer_analyze_with_k_is_an_error():
+    df = frame(["a", "a"], ["2024-01-01", "2024-01-05"], [1.0, 2.0])
+    with pytest.raises(RfmError) as info:
+        rfm_addin.analyze(df, k=2)
+    assert str(info.value) == "There are 1 customers, fewer than k = 2; choose a smaller k."
+
+
+def test_fewer_customers_than_k():
+    df = frame(list("abc"), ["2024-01-01", "2024-01-05", "2024-01-03"], [1.0, 2.0, 3.0])
+    with pytest.raises(RfmError) as info:
+        rfm_addin.analyze(df, k=5)
+    assert "There are 3 customers, fewer than k = 5" in str(info.value)
+    assert "choose a smaller k" in str(info.value)
+
+
+@pytest.mark.xfail(strict=True, reason="analyze() with k=None on 2..10 distinct customers tries k = number of "
+                                       "customers and sklearn's silhouette_score raises ValueError "
+                                       "('Number of labels is 3. Valid values are 2 to n_samples - 1')")
+def test_few_distinct_customers_default_k_does_not_crash():
+    df = frame(list("abc"), ["2024-01-01", "2024-01-05", "2024-01-03"], [1.0, 2.0, 30.0])
+    result = rfm_addin.analyze(df)
+    assert result.customers.index.tolist() == ["a", "b", "c"]
+    assert result.parameters["k"] == 2
+    assert result.customers["cluster"].notna().all()
+
+
+def test_all_customers_identical():
+    df = frame(list("abcd"), ["2024-01-01"] * 4, [5.0] * 4)
+    result = rfm_addin.analyze(df)
+    customers = result.customers
+    assert customers.index.tolist() == ["a", "b", "c", "d"]
+    assert customers["monetary"].tolist() == [5.0] * 4
+    assert customers["segment"].nunique() == 1
+    assert customers["r_score"].nunique() == 1
+    assert customers["cluster"].isna().all()
+    assert any(line.startswith("Clustering was skipped: All customers have the same recency, frequency and "
+                               "monetary value") for line in result.insights)
+    with pytest.raises(RfmError, match="All customers have the same recency, frequency and monetary value"):
+        rfm_addin.analyze(df, k=2)
+
+
+# --------------------------------------------------------------------------- cleaning rules
+
+
+def test_rows_without_customer_are_dropped_and_counted_with_their_amount():
+    df = frame(["a", None, "b", "", "  "], ["2024-01-01"] * 5, [1.0, 7.5, 3.0, 2.5, 1.0])
+    result = compute_rfm(df)
+    assert result.table.index.tolist() == ["a", "b"]
+    assert result.quality.counts["no_customer"] == 3
+    assert result.quality.counts["no_customer_amount"] == 11.0
+    assert result.quality.counts["transactions_used"] == 2
+
+
+def test_cancellation_only_customers_are_left_out_and_counted():
+    df = frame(["a", "b", "b", "c"], ["2024-01-01", "2024-01-02", "2024-01-03", "2024-01-04"],
+               [10.0, -4.0, -6.0, 5.0])
+    result = compute_rfm(df)
+    assert result.table.index.tolist() == ["a", "c"]
+    assert result.quality.counts["cancel_only_customers"] == 1
+    assert result.quality.counts["cancel_only_customers_amount"] == -10.0
+    assert result.quality.counts["cancellations"] == 2
+
+
+def test_cancellation_invoices_starting_with_c_do_not_count_as_orders():
+    df = pd.DataFrame({"InvoiceNo": ["1", "C2", "C3"], "CustomerID": ["a", "a", "b"],
+                       "InvoiceDate": ["2024-01-01", "2024-01-09", "2024-01-03"], "Amount": [10.0, 4.0, 6.0]})
+    result = compute_rfm(df)
+    assert result.table.index.tolist() == ["a"]
+    row = result.table.loc["a"]
+    # the cancellation subtracts but does not move the last purchase date
+    assert (row["frequency"], row["monetary"], row["recency"]) == (1, 6.0, 9)
+    assert result.quality.counts["cancel_only_customers"] == 1
+
+
+def test_rows_after_as_of_are_left_out_and_counted():
+    df = frame(["a", "a", "b", "c"], ["2024-01-01", "2024-02-01", "2024-01-10", "2024-03-01"],
+               [10.0, 4.0, 6.0, 5.0])
+    result = compute_rfm(df, as_of="2024-01-15")
+    assert result.as_of == ts("2024-01-15")
+    assert result.table.index.tolist() == ["a", "b"]
+    assert result.table["recency"].to_dict() == {"a": 14, "b": 5}
+    assert result.table["monetary"].to_dict() == {"a": 10.0, "b": 6.0}
+    assert result.quality.counts["after_as_of"] == 2
+    assert result.quality.counts["after_as_of_amount"] == 9.0
+
+
+def test_every_row_after_as_of_is_an_error():
+    df = frame(["a"], ["2024-02-01"], [1.0])
+    with pytest.raises(RfmError, match="No purchases were found on or before the as-of date"):
+        rfm_addin.rfm_table(df, as_of="2024-01-01")
+
+
+def test_quantity_times_unit_price_when_no_amount_column():
+    df = pd.DataFrame({"InvoiceNo": ["1", "1", "2", "C3"], "CustomerID": ["a", "a", "a", "a"],
+                       "InvoiceDate": ["2024-01-01", "2024-01-01", "2024-01-05", "2024-01-06"],
+                       "Quantity": [2, 3, 1, -1], "UnitPrice": [1.25, 2.5, 10.0, 2.5]})
+    result = compute_rfm(df)
+    row = result.table.loc["a"]
+    # 2*1.25 + 3*2.5 + 1*10 - 1*2.5 = 17.5 over orders 1 and 2
+    assert (row["monetary"], row["frequency"], row["avg_order_value"], row["recency"]) == (17.5, 2, 8.75, 2)
+    assert result.quality.counts["amount_from_lines"] == 4
+    assert result.quality.counts["cancellations"] == 1
+    assert result.quality.counts["cancellations_amount"] == -2.5
+
+
+def test_negative_quantity_lines_are_returns():
+    df = pd.DataFrame({"CustomerID": ["a", "a", "b"], "InvoiceDate": ["2024-01-01", "2024-01-05", "2024-01-03"],
+                       "Quantity": [2, -1, 3], "UnitPrice": [1.25, 1.25, 0.5]})
+    result = compute_rfm(df)
+    table = result.table
+    assert table["monetary"].to_dict() == {"a": 1.25, "b": 1.5}
+    assert table["frequency"].to_dict() == {"a": 1, "b": 1}
+    # the return on 2024-01-05 does not count as the last purchase
+    assert table.loc["a", "last_purchase"] == ts("2024-01-01")
+    assert table.loc["a", "recency"] == 5
+    assert result.quality.counts["cancellations"] == 1
+    assert result.quality.counts["cancellations_amount"] == -1.25
+
+
+def test_text_quantity_and_price_in_a_csv(tmp_path):
+    path = write_csv(tmp_path / "lines.csv",
+                     "Customer ID;Invoice Date;Qty;Unit Price\nx;2024-01-01;3;1,50\nx;2024-01-02;2;0,25\n")
+    table = rfm_addin.rfm_table(path, decimal=",")
+    assert table.loc["x", "monetary"] == 5.0
+    assert table.loc["x", "frequency"] == 2
+
+
+# --------------------------------------------------------------------------- nothing written on failure
+
+
+def _bad_dates_csv(tmp_path):
+    return write_csv(tmp_path / "bad.csv", HEADER + "a,2024-01-01,1\nb,not a date,2\n")
+
+
+def test_failed_cli_run_writes_no_output(tmp_path, capsys):
+    source = _bad_dates_csv(tmp_path)
+    out = tmp_path / "out.xlsx"
+    assert cli_main(["analyze", str(source), "-o", str(out), "-q"]) == 2
+    assert not out.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.csv"]
+    err = capsys.readouterr().err
+    assert err.startswith("rfm-addin: error: Column 'InvoiceDate': 1 value not readable as a date (row 3: ")
+
+
+def test_failed_cli_run_leaves_existing_output_untouched(tmp_path, capsys):
+    source = _bad_dates_csv(tmp_path)
+    out = tmp_path / "out.xlsx"
+    out.write_bytes(b"previous results")
+    assert cli_main(["analyze", str(source), "-o", str(out), "-q"]) == 2
+    assert out.read_bytes() == b"previous results"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.csv", "out.xlsx"]
+
+
+def test_failed_cli_run_on_missing_column_writes_nothing(tmp_path, capsys):
+    source = write_csv(tmp_path / "cols.csv", "CustomerID,InvoiceDate,Foo\na,2024-01-01,1\n")
+    out = tmp_path / "out.xlsx"
+    assert cli_main(["analyze", str(source), "-o", str(out)]) == 2
+    assert not out.exists()
+    err = capsys.readouterr().err
+    assert "Could not find the amount column" in err
+    assert "Columns found: 'CustomerID', 'InvoiceDate', 'Foo'." in err
