@@ -22,6 +22,7 @@ from sklearn.metrics import silhouette_score
 from .errors import RfmError
 from .scoring import fit_binning
 from .segments import segment_of
+from .validation import check_customer_table, check_weights
 
 #: Customers sampled for the silhouette (measured: see README, "Choosing k").
 SILHOUETTE_SAMPLE = 3000
@@ -35,37 +36,13 @@ class TooFewCustomers(RfmError):
     """There are not enough (distinct) customers for the k values asked for."""
 
 
-def _check_weights(weights) -> np.ndarray:
-    try:
-        w = np.asarray(weights, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise RfmError(f"weights must be three numbers for R, F and M, not {weights!r}.") from exc
-    if w.shape != (3,) or not np.isfinite(w).all() or (w < 0).any() or w.sum() <= 0:
-        raise RfmError(f"weights must be three numbers >= 0 for R, F and M with a positive sum, not {weights!r}.")
-    return w
-
-
-def _check_table(table: pd.DataFrame) -> None:
-    if not isinstance(table, pd.DataFrame):
-        raise RfmError(f"Expected a customer table (DataFrame), not {type(table).__name__}.")
-    missing = [c for c in ("recency", "frequency", "monetary") if c not in table.columns]
-    if missing:
-        raise RfmError(f"The customer table needs recency, frequency and monetary columns; missing {missing}.")
-    values = table[["recency", "frequency", "monetary"]].to_numpy(dtype=np.float64, na_value=np.nan)
-    if not np.isfinite(values).all():
-        col = ["recency", "frequency", "monetary"][int(np.flatnonzero(~np.isfinite(values).all(axis=0))[0])]
-        raise RfmError(f"Column {col!r} has empty or invalid values; every customer needs a number.")
-    if len(table) == 0:
-        raise RfmError("The customer table is empty.")
-
-
 def features(table: pd.DataFrame, weights=(1, 1, 1)) -> np.ndarray:
     """The clustering features: [recency, log1p F, log1p max(M, 0)], standardised, weighted.
 
     Columns with no spread (every customer equal) become 0 rather than NaN.
     """
-    _check_table(table)
-    w = _check_weights(weights)
+    check_customer_table(table)
+    w = check_weights(weights)
     raw = _log_features(table)
     return _standardise(raw) * w
 

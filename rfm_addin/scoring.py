@@ -45,10 +45,11 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from rfm_addin.errors import ColumnError, DataError, RfmError
+from rfm_addin.errors import RfmError
+from rfm_addin.validation import (
+    check_bins, check_customer_table, check_method, check_weights,
+)
 
-METHODS = ("balanced", "quantile")
-MIN_BINS, MAX_BINS = 2, 9
 #: Largest number of customers the exact integer optimisation handles without int64
 #: overflow (all intermediate costs stay below 72 * n**2 < 2**63).
 MAX_CUSTOMERS = 200_000_000
@@ -153,8 +154,8 @@ def fit_binning(
     Binning
         The fitted mapping; ``fit_binning(v).apply(v)`` gives the customers' scores.
     """
-    _check_bins(bins)
-    _check_method(method)
+    check_bins(bins)
+    check_method(method)
     array = _as_finite_floats(values, "values")
     if array.ndim != 1 or array.size == 0:
         raise RfmError(
@@ -193,10 +194,10 @@ def score(
         (int 1..bins, higher is better), ``rfm_code`` (str such as ``"545"``) and
         ``rfm_score`` (float, ``(w_r*r + w_f*f + w_m*m) / (w_r + w_f + w_m)``).
     """
-    _check_bins(bins)
-    _check_method(method)
-    weight_array = _check_weights(weights)
-    metrics = _check_table(table)
+    check_bins(bins)
+    check_method(method)
+    weight_array = check_weights(weights)
+    metrics = check_customer_table(table)
     result = table.copy()
     score_columns = []
     for (column, _label, letter, higher) in _METRICS:
@@ -231,9 +232,9 @@ def thresholds(table: pd.DataFrame, bins: int = 5, method: str = "balanced") -> 
         ``customers`` (count) and ``meaning`` (a sentence such as
         ``"F = 3: 3 to 4 orders"``).
     """
-    _check_bins(bins)
-    _check_method(method)
-    metrics = _check_table(table)
+    check_bins(bins)
+    check_method(method)
+    metrics = check_customer_table(table)
     rows = []
     for (column, label, letter, higher) in _METRICS:
         values = metrics[column]
@@ -459,90 +460,6 @@ def _segment_argmin(
     best_value = np.minimum.reduceat(value, starts)
     candidate = np.where(value == np.repeat(best_value, lengths), i, np.iinfo(np.int64).max)
     return best_value, np.minimum.reduceat(candidate, starts)
-
-
-# --------------------------------------------------------------------------------------
-# Validation
-# --------------------------------------------------------------------------------------
-def _check_bins(bins) -> None:
-    if isinstance(bins, (bool, np.bool_)) or not isinstance(bins, (int, np.integer)):
-        raise RfmError(
-            f"bins must be a whole number from {MIN_BINS} to {MAX_BINS}; got {bins!r}."
-        )
-    if not MIN_BINS <= bins <= MAX_BINS:
-        raise RfmError(
-            f"bins must be from {MIN_BINS} to {MAX_BINS} (scores are single digits such as "
-            f'"545"); got {bins}.'
-        )
-
-
-def _check_method(method) -> None:
-    if method not in METHODS:
-        raise RfmError(
-            f'method must be "balanced" (equal values share a score, bands as even as '
-            f'possible) or "quantile" (classic quantile cut points); got {method!r}.'
-        )
-
-
-def _check_weights(weights) -> np.ndarray:
-    """Three finite non-negative numbers with a positive sum, as floats."""
-    allowed = "weights must be three non-negative numbers for R, F and M, e.g. (2, 1, 1)"
-    try:
-        items = list(weights)
-    except TypeError:
-        raise RfmError(f"{allowed}; got {weights!r}.") from None
-    if len(items) != 3:
-        raise RfmError(f"{allowed}; got {len(items)} value(s): {weights!r}.")
-    if any(isinstance(w, (bool, np.bool_)) or not isinstance(w, (int, float, np.number))
-           for w in items):
-        raise RfmError(f"{allowed}; got {weights!r}.")
-    array = np.asarray(items, dtype=float)
-    if not np.all(np.isfinite(array)) or np.any(array < 0):
-        raise RfmError(f"{allowed}; got {weights!r} (negative or not finite).")
-    if array.sum() <= 0:
-        raise RfmError(f"{allowed}, and at least one must be above zero; got {weights!r}.")
-    return array
-
-
-def _check_table(table) -> dict[str, np.ndarray]:
-    """The three metric columns as float arrays, after checking the table is usable."""
-    if not isinstance(table, pd.DataFrame):
-        raise RfmError(
-            f"Scoring needs a table (pandas DataFrame) with columns recency, frequency and "
-            f"monetary; got {type(table).__name__}."
-        )
-    missing = [c for (c, *_rest) in _METRICS if c not in table.columns]
-    if missing:
-        found = ", ".join(map(str, table.columns)) or "none"
-        raise ColumnError(
-            f"The customer table needs the column(s) {', '.join(missing)}; "
-            f"columns found: {found}."
-        )
-    if len(table) == 0:
-        raise RfmError("The customer table is empty: there are no customers to score.")
-    return {column: _column_values(table, column) for (column, *_rest) in _METRICS}
-
-
-def _column_values(table: pd.DataFrame, column: str) -> np.ndarray:
-    """One metric column as floats; names the column and first bad customers otherwise."""
-    series = table[column]
-    if isinstance(series, pd.DataFrame):
-        raise ColumnError(f"The customer table has more than one column named {column!r}.")
-    if pd.api.types.is_bool_dtype(series) or not pd.api.types.is_numeric_dtype(series):
-        raise DataError(
-            f"Column {column!r} must hold numbers; it holds {series.dtype} values.",
-            column=column,
-        )
-    values = series.to_numpy(dtype=float, na_value=np.nan)
-    bad = ~np.isfinite(values)
-    if bad.any():
-        ids = [str(i) for i in series.index[bad][:5]]
-        raise DataError(
-            f"Column {column!r} has {int(bad.sum())} missing or infinite value(s), first "
-            f"for customer(s) {', '.join(ids)}; every customer needs a number.",
-            column=column,
-        )
-    return values
 
 
 def _as_finite_floats(values, what: str) -> np.ndarray:

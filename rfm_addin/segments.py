@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import RfmError
+from .validation import check_bins
 
 RULE_COLUMNS = ["segment", "r_min", "r_max", "fm_min", "fm_max", "description", "action"]
 
@@ -125,8 +126,7 @@ def rule_grid(rules: pd.DataFrame | None = None) -> np.ndarray:
 
 def segment_of(r_scores, f_scores, m_scores, rules: pd.DataFrame | None = None, bins: int = 5) -> np.ndarray:
     """Segment name for each (R, F, M) score triple; the one place scores become names."""
-    if isinstance(bins, bool) or not isinstance(bins, (int, np.integer)) or not 2 <= bins <= 9:
-        raise RfmError(f"bins must be a whole number from 2 to 9, not {bins!r}.")
+    check_bins(bins)
     r = np.asarray(r_scores, dtype=np.int64)
     f = np.asarray(f_scores, dtype=np.int64)
     m = np.asarray(m_scores, dtype=np.int64)
