@@ -1,0 +1,398 @@
+"""RFM worksheet functions (xlwings UDFs): put ``rfm_addin.excel.udfs`` in "UDF Modules".
+
+Every function takes whole columns (or tables) and returns one spilled 2-D array: one call
+per column, never one call per cell (each UDF call costs a round trip to Python).
+
+Conventions shared by all functions
+-----------------------------------
+- Inputs arrive as xlwings delivers them: nested lists of floats, text, datetimes and
+  ``None``; error cells are read as text (``err_to_str``) so ``#N/A`` is reported by
+  row, never mistaken for an empty cell.
+- A header row is detected: when the first row holds column titles (text where numbers
+  or dates are expected), it is skipped. Per-row results (``RFM_SCORE``,
+  ``RFM_SEGMENT``, ``RFM_CLUSTER``) then start with a header row too, so the spilled
+  result lines up with the input rows whether or not the ranges include their titles.
+  Table results (``RFM_TABLE``, ``RFM_KSELECT``, ``RFM_PROFILE``) always have a header.
+- Rows that are empty in every argument are skipped anywhere in the range (per-row
+  results show an empty row there); trailing empty rows of whole-column references
+  (``A:A``) are ignored.
+- Row numbers in messages count from the first cell of the range passed (row 1).
+- An error is one cell of text starting with ``#RFM!`` that names the argument and the
+  first bad row; never a Python traceback. A result taller than Excel's grid
+  (1,048,576 rows) is an error saying so.
+
+Arguments are deliberately left without type annotations: xlwings reads annotations of a
+UDF as converters.
+"""
+from __future__ import annotations
+
+import functools
+import gc
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+import xlwings as xw
+
+from .. import choose_k, cluster, profile, rfm_table, score, segment
+from ..layout import COLUMNS
+from .convert import (
+    ArgumentError,
+    align,
+    as_rows,
+    blank_cells,
+    check_numbers,
+    check_grid,
+    column_of,
+    error_text,
+    excel_date,
+    frame_to_grid,
+    has_header,
+    is_blank,
+    labels_of,
+    parse_numbers,
+    spread,
+    text_option,
+    trim_rows,
+    weights_of,
+    whole_number,
+)
+
+CATEGORY = "RFM"
+
+_COLUMN = {"ndim": 2, "err_to_str": True}
+_METRIC_DOCS = {
+    "recency": "Days since the last purchase, one row per customer (lower is better).",
+    "frequency": "Number of purchases or orders per customer.",
+    "monetary": "Total spend per customer.",
+}
+
+
+def _label(column: str) -> str:
+    return COLUMNS[column][0]
+
+
+def _guarded(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn any exception into one cell of ``#RFM! ...`` text (the signature is kept)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any) -> Any:
+        # Whole-column inputs are millions of small lists; the cyclic garbage collector
+        # would rescan them on every allocation burst (5x slower on a million rows).
+        # Nothing here makes reference cycles, so collection waits until the call ends.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            return func(*args)
+        except Exception as exc:  # a worksheet cell must never show a traceback
+            return [[error_text(exc)]]
+        finally:
+            if collecting:
+                gc.enable()
+
+    return wrapper
+
+
+class _Metrics:
+    """Recency, frequency and monetary arguments read into a customer table."""
+
+    def __init__(self, recency: Any, frequency: Any, monetary: Any, labels: dict[str, Any] | None = None,
+                 whole: bool = False, names: tuple[str, str, str] = ("recency", "frequency", "monetary")):
+        self.names = names
+        raw = {names[0]: column_of(names[0], recency), names[1]: column_of(names[1], frequency),
+               names[2]: column_of(names[2], monetary)}
+        raw.update({k: column_of(k, v) for k, v in (labels or {}).items()})
+        columns = align(raw)
+        n = len(columns[names[0]])
+        if n == 0:
+            raise ArgumentError(f"{names[0]}: the range is empty.")
+        label_names = list(labels or {})
+        self.header = has_header(labels=[columns[k][0] for k in label_names],
+                                 numbers=[columns[k][0] for k in names])
+        start = 1 if self.header else 0
+        self.header_cells = {k: v[0] for k, v in columns.items()} if self.header else {}
+        self.first_row = start + 1
+        body = {k: v[start:] for k, v in columns.items()}
+        parsed = {k: parse_numbers(body[k]) for k in names}
+        blank = parsed[names[0]][1] & parsed[names[1]][1] & parsed[names[2]][1]
+        for k in label_names:
+            blank &= blank_cells(body[k])
+        self.keep = ~blank
+        if not self.keep.any():
+            raise ArgumentError(f"{names[0]}: there are no rows of data"
+                                f"{' under the header' if self.header else ''}.")
+        self.values = {k: check_numbers(k, parsed[k], self.first_row, self.keep, whole) for k in names}
+        self.labels = {k: labels_of(k, body[k], self.first_row, self.keep) for k in label_names}
+        self.index = pd.RangeIndex(len(self.keep))[self.keep]
+
+    def table(self, columns: tuple[str, str, str] = ("recency", "frequency", "monetary")) -> pd.DataFrame:
+        """The kept rows as a DataFrame with the given column names."""
+        return pd.DataFrame({c: self.values[n][self.keep] for c, n in zip(columns, self.names)}, index=self.index)
+
+    def per_row(self, header: list[str], rows: list[list]) -> list[list]:
+        """Results of the kept rows at their input positions, under a header if the input had one."""
+        out = spread(rows, self.keep, len(header))
+        return ([header] if self.header else []) + out
+
+
+@xw.func(category=CATEGORY)
+@xw.arg("customers", **_COLUMN, doc="Customer id of each transaction (one column, header optional).")
+@xw.arg("dates", **_COLUMN, doc="Date of each transaction: date cells, ISO text or serial numbers.")
+@xw.arg("amounts", **_COLUMN, doc="Amount of each transaction; returns and cancellations negative.")
+@xw.arg("orders", **_COLUMN, doc="Optional order/invoice id: frequency then counts distinct orders.")
+@xw.arg("as_of", doc="Optional date recency is measured to; default the day after the last transaction.")
+@xw.ret(index=False, header=False)
+@_guarded
+def RFM_TABLE(customers, dates, amounts, orders=None, as_of=None):
+    """One row per customer: Customer, Recency (days), Frequency, Monetary, from transaction columns.
+
+    Parameters
+    ----------
+    customers, dates, amounts : range
+        One column each, same height; a header row is detected and skipped.
+    orders : range, optional
+        Order ids; frequency counts distinct orders (else transaction rows).
+    as_of : date, optional
+        Recency is the number of days from the last purchase to this date.
+
+    Returns
+    -------
+    list of list
+        Header row ``Customer, Recency, Frequency, Monetary`` and one row per customer,
+        sorted by customer id.
+    """
+    columns = align({"customers": column_of("customers", customers), "dates": column_of("dates", dates),
+                     "amounts": column_of("amounts", amounts),
+                     "orders": None if orders is None else column_of("orders", orders)})
+    if not columns["customers"]:
+        raise ArgumentError("customers: the range is empty.")
+    header = has_header(labels=[columns["customers"][0]] + ([columns["orders"][0]] if "orders" in columns else []),
+                        numbers=[columns["amounts"][0]], dates=[columns["dates"][0]])
+    start = 1 if header else 0
+    data = {}
+    for name, values in columns.items():
+        body = values[start:]
+        if name == "amounts" and set(map(type, body)) <= {float, int, type(None)}:
+            data[name] = np.array(body, dtype=np.float64)
+        else:
+            data[name] = pd.Series(body, dtype=object)
+    frame = pd.DataFrame(data)
+    table = rfm_table(frame, customer="customers", date="dates", amount="amounts",
+                      order="orders" if "orders" in columns else None, as_of=excel_date("as_of", as_of),
+                      first_row=start + 1)
+    check_grid(len(table) + 1, what="The customer table")
+    result = pd.DataFrame({"customer": table.index.astype(str), "recency": table["recency"],
+                           "frequency": table["frequency"], "monetary": table["monetary"]})
+    return frame_to_grid(result, ["Customer", "Recency", "Frequency", "Monetary"])
+
+
+@xw.func(category=CATEGORY)
+@xw.arg("recency", **_COLUMN, doc=_METRIC_DOCS["recency"])
+@xw.arg("frequency", **_COLUMN, doc=_METRIC_DOCS["frequency"])
+@xw.arg("monetary", **_COLUMN, doc=_METRIC_DOCS["monetary"])
+@xw.arg("bins", doc="Optional number of score levels, 2 to 9 (default 5).")
+@xw.arg("weights", ndim=2, doc="Optional weights of R, F and M: three cells or text such as 2,1,1.")
+@xw.arg("output", doc='Optional: "all" (default), "code" (e.g. 545) or "score" (weighted score).')
+@xw.ret(index=False, header=False)
+@_guarded
+def RFM_SCORE(recency, frequency, monetary, bins=None, weights=None, output=None):
+    """R, F and M scores (higher is better), the RFM code and the weighted score of each row.
+
+    Parameters
+    ----------
+    recency, frequency, monetary : range
+        One column each, one row per customer; a header row is detected.
+    bins : int, optional
+        Score levels, 2..9 (default 5). Customers with equal values share a score.
+    weights : range or text, optional
+        Weights of R, F and M in the weighted score (default 1,1,1).
+    output : {"all", "code", "score"}, optional
+        "code" returns only the code column (e.g. "545"), "score" only the weighted score.
+
+    Returns
+    -------
+    list of list
+        Per input row: R score, F score, M score, RFM code, RFM score.
+    """
+    n_bins = whole_number("bins", bins, 5, 2, 9)
+    w = (1.0, 1.0, 1.0) if weights is None or all(is_blank(c) for r in as_rows(weights) for c in r) \
+        else weights_of("weights", weights)
+    what = text_option("output", output, ("all", "code", "score"), "all")
+    metrics = _Metrics(recency, frequency, monetary)
+    scored = score(metrics.table(), bins=n_bins, weights=w)
+    names = {"all": ["r_score", "f_score", "m_score", "rfm_code", "rfm_score"],
+             "code": ["rfm_code"], "score": ["rfm_score"]}[what]
+    header = [_label(c) for c in names]
+    rows = frame_to_grid(scored[names], None)
+    return metrics.per_row(header, rows)
+
+
+def _rules_frame(rules: Any) -> pd.DataFrame | None:
+    """A rule table from a range laid out like ``DEFAULT_SEGMENTS`` (header row optional)."""
+    from ..segments import RULE_COLUMNS
+
+    rows = [r for r in trim_rows(as_rows(rules)) if not all(is_blank(c) for c in r)]
+    if not rows:
+        return None
+    first = [str(c).strip().lower() if isinstance(c, str) else "" for c in rows[0]]
+    if "segment" in first:
+        names, body = [c or f"column{i}" for i, c in enumerate(first)], rows[1:]
+    else:
+        names, body = RULE_COLUMNS[:len(rows[0])], rows
+        if len(rows[0]) > len(RULE_COLUMNS):
+            raise ArgumentError(f"rules: expected the columns {', '.join(RULE_COLUMNS)}; "
+                                f"the range has {len(rows[0])} columns and no header row.")
+    return pd.DataFrame([list(r) + [None] * (len(names) - len(r)) for r in body], columns=names)
+
+
+@xw.func(category=CATEGORY)
+@xw.arg("r_scores", **_COLUMN, doc="R score of each customer (whole numbers 1..bins).")
+@xw.arg("f_scores", **_COLUMN, doc="F score of each customer.")
+@xw.arg("m_scores", **_COLUMN, doc="M score of each customer.")
+@xw.arg("rules", **_COLUMN, doc="Optional rule table: segment, r_min, r_max, fm_min, fm_max[, description, action].")
+@xw.arg("bins", doc="Optional number of score levels the scores use, 2 to 9 (default 5).")
+@xw.ret(index=False, header=False)
+@_guarded
+def RFM_SEGMENT(r_scores, f_scores, m_scores, rules=None, bins=None):
+    """Segment name (Champions, Loyal Customers, At Risk...) of each row of R, F and M scores.
+
+    Parameters
+    ----------
+    r_scores, f_scores, m_scores : range
+        Whole-number scores, one column each (e.g. from RFM_SCORE).
+    rules : range, optional
+        A rule table in the layout of ``rfm_addin.DEFAULT_SEGMENTS`` (header row
+        ``segment, r_min, r_max, fm_min, fm_max, description, action``); it must give
+        every R and FM score exactly one segment.
+    bins : int, optional
+        The number of score levels the scores were made with (default 5).
+
+    Returns
+    -------
+    list of list
+        One segment name per input row.
+    """
+    n_bins = whole_number("bins", bins, 5, 2, 9)
+    rule_table = None if rules is None else _rules_frame(rules)
+    metrics = _Metrics(r_scores, f_scores, m_scores, whole=True, names=("r_scores", "f_scores", "m_scores"))
+    for name in metrics.names:
+        values = metrics.values[name]
+        outside = np.flatnonzero(metrics.keep & ((values < 1) | (values > n_bins)))
+        if len(outside):
+            row = int(outside[0]) + metrics.first_row
+            raise ArgumentError(f"{name}, row {row}: {values[outside[0]]:g} is not a score from 1 to {n_bins}.")
+    table = metrics.table(("r_score", "f_score", "m_score")).astype(np.int64)
+    named = segment(table, rules=rule_table, bins=n_bins)
+    return metrics.per_row([_label("segment")], [[s] for s in named["segment"].tolist()])
+
+
+def _k_option(name: str, value: Any) -> int | None:
+    cells = [c for r in as_rows(value) for c in r if not is_blank(c)] if value is not None else []
+    if not cells or (len(cells) == 1 and isinstance(cells[0], str) and cells[0].strip().lower() == "auto"):
+        return None
+    return whole_number(name, value, None, 2)
+
+
+def _k_range(n_customers: int, k_max: int) -> range:
+    """k = 2..k_max, but below the number of customers (a silhouette needs k < n)."""
+    if n_customers < 3:
+        raise ArgumentError(f"recency: clustering needs at least 3 customers; there are {n_customers}.")
+    return range(2, min(k_max, n_customers - 1) + 1)
+
+
+@xw.func(category=CATEGORY)
+@xw.arg("recency", **_COLUMN, doc=_METRIC_DOCS["recency"])
+@xw.arg("frequency", **_COLUMN, doc=_METRIC_DOCS["frequency"])
+@xw.arg("monetary", **_COLUMN, doc=_METRIC_DOCS["monetary"])
+@xw.arg("k", doc='Optional number of clusters (2 or more); empty or "auto" chooses it by the elbow method.')
+@xw.arg("seed", doc="Optional random seed (default 0): the same data and seed give the same clusters.")
+@xw.ret(index=False, header=False)
+@_guarded
+def RFM_CLUSTER(recency, frequency, monetary, k=None, seed=None):
+    """K-Means cluster number of each customer (1 = highest mean spend); deterministic for a seed.
+
+    Parameters
+    ----------
+    recency, frequency, monetary : range
+        One column each, one row per customer; a header row is detected.
+    k : int or "auto", optional
+        Number of clusters; by default chosen by the elbow of the inertia curve.
+    seed : int, optional
+        Random seed (default 0).
+
+    Returns
+    -------
+    list of list
+        One cluster number per input row.
+    """
+    n_clusters = _k_option("k", k)
+    random_state = whole_number("seed", seed, 0, 0)
+    metrics = _Metrics(recency, frequency, monetary)
+    table = metrics.table()
+    result = cluster(table, k=n_clusters, random_state=random_state, k_range=_k_range(len(table), 10))
+    return metrics.per_row([_label("cluster")], [[int(c)] for c in result.labels.tolist()])
+
+
+@xw.func(category=CATEGORY)
+@xw.arg("recency", **_COLUMN, doc=_METRIC_DOCS["recency"])
+@xw.arg("frequency", **_COLUMN, doc=_METRIC_DOCS["frequency"])
+@xw.arg("monetary", **_COLUMN, doc=_METRIC_DOCS["monetary"])
+@xw.arg("k_max", doc="Optional largest k to try, 2 or more (default 10).")
+@xw.ret(index=False, header=False)
+@_guarded
+def RFM_KSELECT(recency, frequency, monetary, k_max=None):
+    """Inertia and silhouette for k = 2..k_max clusters, and the k the elbow method chooses.
+
+    Parameters
+    ----------
+    recency, frequency, monetary : range
+        One column each, one row per customer; a header row is detected.
+    k_max : int, optional
+        Largest number of clusters tried (default 10).
+
+    Returns
+    -------
+    list of list
+        Header ``k, Inertia, Silhouette, Chosen`` and one row per k tried.
+    """
+    top = whole_number("k_max", k_max, 10, 2, 100)
+    metrics = _Metrics(recency, frequency, monetary)
+    table = metrics.table()
+    selection = choose_k(table, k_range=_k_range(len(table), top))
+    names = ["k", "inertia", "silhouette", "chosen"]
+    return frame_to_grid(selection[names], [_label(c) for c in names])
+
+
+@xw.func(category=CATEGORY)
+@xw.arg("groups", **_COLUMN, doc="Group of each customer: a segment name or cluster number.")
+@xw.arg("recency", **_COLUMN, doc=_METRIC_DOCS["recency"])
+@xw.arg("frequency", **_COLUMN, doc=_METRIC_DOCS["frequency"])
+@xw.arg("monetary", **_COLUMN, doc=_METRIC_DOCS["monetary"])
+@xw.ret(index=False, header=False)
+@_guarded
+def RFM_PROFILE(groups, recency, frequency, monetary):
+    """Profile of each group: customers, shares, mean and median R, F, M, revenue, order value.
+
+    Parameters
+    ----------
+    groups : range
+        Segment or cluster of each customer (e.g. from RFM_SEGMENT or RFM_CLUSTER).
+    recency, frequency, monetary : range
+        One column each, same height as ``groups``; a header row is detected.
+
+    Returns
+    -------
+    list of list
+        A header row and one row per group, groups in sorted order.
+    """
+    metrics = _Metrics(recency, frequency, monetary, labels={"groups": groups})
+    heading = metrics.header_cells.get("groups")
+    name = str(heading).strip() if heading is not None else "Group"
+    labels = [g for g, k in zip(metrics.labels["groups"], metrics.keep) if k]
+    table = metrics.table()
+    frame = profile(table, pd.Series(labels, index=table.index, name=name))
+    frame = frame.reset_index(names=name)
+    return frame_to_grid(frame, [name] + [_label(c) for c in frame.columns[1:]])
+
+
+__all__ = ["RFM_TABLE", "RFM_SCORE", "RFM_SEGMENT", "RFM_CLUSTER", "RFM_KSELECT", "RFM_PROFILE"]
