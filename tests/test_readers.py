@@ -130,8 +130,6 @@ def _titled_workbook(path):
     return path
 
 
-@pytest.mark.xfail(strict=True, reason="a title in row 1 is taken as the header: the reader uses the first "
-                                       "non-empty row, so the real header in row 3 is never found")
 def test_xlsx_title_above_header_numbers_rows_from_the_sheet(tmp_path):
     path = _titled_workbook(tmp_path / "titled.xlsx")
     read = rfm_addin.read_transactions(path)
@@ -140,13 +138,6 @@ def test_xlsx_title_above_header_numbers_rows_from_the_sheet(tmp_path):
     with pytest.raises(RfmError) as info:
         rfm_addin.rfm_table(path)
     assert "(row 5: 'oops')" in str(info.value)
-
-
-def test_xlsx_title_above_header_is_at_least_a_clear_error(tmp_path):
-    path = _titled_workbook(tmp_path / "titled.xlsx")
-    with pytest.raises(RfmError) as info:
-        rfm_addin.rfm_table(path)
-    assert "Columns found: 'Sales report 2024'" in str(info.value)
 
 
 def test_xlsx_trailing_empty_rows_are_dropped(tmp_path):
@@ -188,7 +179,9 @@ def test_xlsx_empty_sheet(tmp_path):
     Workbook().save(tmp_path / "blank.xlsx")
     with pytest.raises(RfmError) as info:
         rfm_addin.read_transactions(tmp_path / "blank.xlsx")
-    assert str(info.value) == "Sheet 'Sheet' of blank.xlsx is empty: expected a header row and transactions."
+    message = str(info.value)
+    assert message.startswith("Sheet 'Sheet' of blank.xlsx ")
+    assert "header row" in message
 
 
 def test_damaged_xlsx(tmp_path):
@@ -218,10 +211,9 @@ def test_parquet_round_trip(tmp_path):
     pd.testing.assert_frame_equal(table, rfm_addin.rfm_table(df))
 
 
-@pytest.mark.xfail(strict=True, reason="a damaged .parquet file raises pyarrow's ArrowInvalid, not RfmError")
 def test_damaged_parquet(tmp_path):
     (tmp_path / "bad.parquet").write_text("garbage")
-    with pytest.raises(RfmError, match="bad.parquet"):
+    with pytest.raises(RfmError, match=r"^bad\.parquet is not a readable Parquet file"):
         rfm_addin.read_transactions(tmp_path / "bad.parquet")
 
 
