@@ -313,6 +313,9 @@ def machine_info() -> dict:
         info["sklearn"] = sklearn.__version__
     except ImportError:
         pass
+    if hasattr(os, "getloadavg"):
+        # other work on the machine skews every number: quote the load with the results
+        info["loadavg_1m"] = round(os.getloadavg()[0], 2)
     try:
         with open("/proc/meminfo") as fh:
             info["mem_total_gb"] = round(int(fh.readline().split()[1]) / 1024**2, 1)
@@ -421,6 +424,10 @@ def main(argv=None) -> int:
               f"{r['duckdb_s']:>8.3f} {fmt(r['recipe_s']):>8} {r['ratio_duckdb']:>8.2f} "
               f"{fmt(r['ratio_recipe'], '.3f'):>10} {fmt(r['analyze_s']):>8} "
               f"{fmt(r['data_mb'], '.0f'):>8} {fmt(r['rfm_peak_mb'], '.0f'):>8} {fmt(delta, '.0f'):>8}")
+    if hasattr(os, "getloadavg"):
+        info["loadavg_1m_end"] = round(os.getloadavg()[0], 2)
+        print(f"load average (1 min): {info['loadavg_1m']} at start, {info['loadavg_1m_end']} at end "
+              f"on {info['nproc']} cpus")
     print(f"times in seconds, best of {args.repeat}; data MB = RSS of a child holding only the input "
           "DataFrame; rfm MB = peak RSS of a child while rfm_table ran (input included)")
 
