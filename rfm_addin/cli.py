@@ -17,7 +17,7 @@ from .analysis import Analysis, analyze
 from .demo import demo_transactions
 from .errors import RfmError
 from .readers import read_transactions
-from .writers.safe import atomic_write
+from .writers.safe import atomic_write, check_target, prepare_folder
 from .writers.xlsx import write_analysis
 
 EXIT_BAD_INPUT = 2
@@ -130,8 +130,7 @@ def export_segments(analysis: Analysis, folder: str | Path) -> list[str]:
 
     Each file is written atomically; the folder is created if missing.
     """
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = prepare_folder(folder)
     customers = analysis.customers.reset_index()
     written = []
     for name, rows in customers.groupby("segment", sort=True):
@@ -152,6 +151,9 @@ def _report(analysis: Analysis, output: str, quiet: bool) -> None:
 def _cmd_analyze(args) -> None:
     source = read_transactions(args.input, args.sheet)
     output = args.output or str(Path(args.input).with_name(Path(args.input).stem + "_rfm.xlsx"))
+    check_target(output, (args.input,))
+    if args.export_segments:
+        prepare_folder(args.export_segments)
     analysis = _run_analysis(source.frame, args, source.first_row, source.date_system)
     written = write_analysis(analysis, output, inputs=(args.input,))
     if args.export_segments:
@@ -162,8 +164,9 @@ def _cmd_analyze(args) -> None:
 
 
 def _cmd_demo(args) -> None:
-    folder = Path(args.output_dir)
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = prepare_folder(args.output_dir)
+    if args.export_segments:
+        prepare_folder(args.export_segments)
     data = demo_transactions(n_customers=args.customers)
     analysis = _run_analysis(data, args)
     csv_path = atomic_write(folder / "demo_transactions.csv",

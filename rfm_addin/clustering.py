@@ -81,8 +81,9 @@ def _fit(x: np.ndarray, k: int, random_state: int) -> KMeans:
 
 
 def _silhouette(x: np.ndarray, labels: np.ndarray, random_state: int, sample_size: int) -> float:
-    if len(np.unique(labels)) < 2:
-        return float("nan")
+    n_labels = len(np.unique(labels))
+    if n_labels < 2 or n_labels >= len(x):
+        return float("nan")  # the silhouette is defined for 2 <= clusters <= customers - 1
     size = None if len(x) <= sample_size else sample_size
     return float(silhouette_score(x, labels, sample_size=size, random_state=random_state))
 

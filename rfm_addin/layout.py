@@ -110,14 +110,18 @@ TABLE_START_ROW = 4
 def table_spec(name: str, frame: pd.DataFrame, index: str | None = None) -> TableSpec:
     """Describe a DataFrame as a table, labelling known columns and choosing formats.
 
-    ``index`` names the index column to include first (e.g. the customer id header).
+    ``index`` names the index column to include first (e.g. the customer id header, or
+    "segment"); known names get their label and format, others keep their name as text.
     """
     data = frame.reset_index(names=index) if index is not None else frame.reset_index(drop=True)
     headers, formats = [], []
     for col in data.columns:
-        label, kind = COLUMNS.get(str(col), (str(col), "general"))
-        if col == index:
-            label, kind = str(col), "text"
+        known = COLUMNS.get(str(col))
+        if known is None:
+            # A column named by the user (the customer id, kept columns): its own name; an
+            # index is an id, so text.
+            known = (str(col), "text" if col == index else "general")
+        label, kind = known
         headers.append(label)
         formats.append(kind)
     return TableSpec(name=name, frame=data, headers=headers, formats=formats)

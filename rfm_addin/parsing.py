@@ -69,38 +69,76 @@ def _text_of(value: object) -> str | None:
         return None
     if isinstance(value, (float, np.floating)) and float(value).is_integer():
         return str(int(value))
-    text = str(value).strip()
-    return text or None
+    return str(value)
 
 
-def read_ids(values: pd.Series, column: str, first_row: int) -> tuple[np.ndarray, np.ndarray]:
+#: "12346.0": a numeric id that went through a float (pandas, some exports) is "12346".
+_FLOAT_ID = r"\d+\.0"
+
+
+def _id_texts(uniques: pd.Index) -> np.ndarray:
+    """Distinct raw ids as cleaned text (object array, None for blanks), vectorised."""
+    if pd.api.types.is_integer_dtype(uniques.dtype):
+        return uniques.astype(str).to_numpy(dtype=object)
+    if pd.api.types.is_float_dtype(uniques.dtype):
+        numbers = uniques.to_numpy(dtype=np.float64)
+        whole = np.isfinite(numbers) & (numbers == np.floor(numbers))
+        out = uniques.astype(str).to_numpy(dtype=object)
+        out[whole] = numbers[whole].astype(np.int64).astype(str)
+        out[np.isnan(numbers)] = None
+        return out
+    if not pd.api.types.is_string_dtype(uniques.dtype) or pd.api.types.infer_dtype(uniques, skipna=True) != "string":
+        uniques = pd.Index([_text_of(u) for u in uniques], dtype=object)
+    text = pd.Series(uniques.to_numpy(dtype=object), dtype=object)
+    present = text.notna()
+    cleaned = text[present].astype(str).str.strip()
+    floaty = cleaned.str.fullmatch(_FLOAT_ID)
+    cleaned[floaty] = cleaned[floaty].str[:-2]
+    out = np.full(len(text), None, dtype=object)
+    values = cleaned.to_numpy(dtype=object)
+    values[values == ""] = None
+    out[present.to_numpy()] = values
+    return out
+
+
+def read_ids(values: pd.Series, column: str, first_row: int, sort: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Read an id column (customers, orders) as text.
+
+    Parameters
+    ----------
+    sort : bool
+        Sort the distinct ids as text (customers, for a stable output order); orders need
+        no order and skip the cost.
 
     Returns
     -------
     codes : ndarray of int64
         Index into ``ids`` per row; -1 where the id is blank.
     ids : ndarray of object (str)
-        The distinct ids, sorted as text.
+        The distinct ids.
 
     Raises
     ------
     DataError
         An id is an Excel error value such as ``#N/A``.
     """
-    def parse(uniques):
-        texts = np.array([_text_of(u) for u in uniques], dtype=object)
-        bad = np.array([t in EXCEL_ERRORS for t in texts], dtype=bool)
-        return texts, bad
-
-    codes, uniques, texts, bad = _by_uniques(values, parse)
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    texts = _id_texts(pd.Index(uniques))
+    present = np.array([t is not None for t in texts], dtype=bool) if len(texts) else np.zeros(0, dtype=bool)
+    bad = np.zeros(len(texts), dtype=bool)
+    bad[present] = pd.Index(texts[present]).isin(EXCEL_ERRORS)
     if bad.any():
-        raise _bad_rows_error(column, "holding an Excel error instead of an id", codes, bad, uniques, first_row,
+        raise _bad_rows_error(column, "holding an Excel error instead of an id", codes, bad,
+                              np.asarray(uniques, dtype=object), first_row,
                               "Fix the formulas or lookups that produced them, or remove those rows.")
-    present = np.array([t is not None for t in texts], dtype=bool)
-    ids, remap = np.unique(texts[present].astype(str), return_inverse=True)
-    full = np.full(len(texts), -1, dtype=np.int64)
-    full[present] = remap
+    kept = texts[present].astype(str)
+    if sort:
+        ids, remap = np.unique(kept, return_inverse=True)
+    else:
+        remap, ids = pd.factorize(kept)
+        ids = np.asarray(ids)
+    full = np.full(len(texts) + 1, -1, dtype=np.int64)   # the extra slot maps code -1 (blank) to -1
+    full[:-1][present] = remap
     return full[codes], ids.astype(object)
 
 
@@ -135,11 +173,11 @@ def _number_of(text: str, decimal: str, thousands: str | None) -> float | None:
 def _locale_hint(samples: list[str], decimal: str, thousands: str | None) -> str:
     """Suggest the locale options when bad text amounts look like formatted numbers."""
     joined = " ".join(samples)
-    if decimal == "." and thousands is None and re.search(r"\d,\d{3}\.\d", joined):
+    if re.search(r"\d,\d{3}\.\d", joined) and (decimal, thousands) != (".", ","):
         return "They look like numbers with ',' thousands separators: use thousands=',' (command line --thousands ,)."
-    if decimal == "." and re.search(r"\d\.\d{3},\d", joined):
-        return ("They look like numbers written with ',' as decimal mark: use decimal=',' thousands='.' "
-                "(command line --decimal , --thousands .).")
+    if re.search(r"\d\.\d{3},\d", joined) and (decimal, thousands) != (",", "."):
+        return ("They look like numbers written with ',' as decimal mark and '.' between thousands: use "
+                "decimal=',' thousands='.' (command line --decimal , --thousands .).")
     if decimal == "." and thousands is None and re.search(r"\d,\d{1,2}\b", joined):
         return "If ',' is the decimal mark, use decimal=',' (command line --decimal ,)."
     if decimal == "." and thousands is None and re.search(r"\d,\d{3}\b", joined):

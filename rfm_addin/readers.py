@@ -79,11 +79,14 @@ def read_excel(path: Path, sheet: str | None = None) -> Transactions:
         rows = ws.iter_rows(values_only=True)
         header, header_row = None, 0
         for header_row, values in enumerate(rows, start=1):
-            if any(v is not None and str(v).strip() for v in values):
+            # The header is the first row with two or more filled cells: a title or a note
+            # above the table fills one cell.
+            if sum(v is not None and str(v).strip() != "" for v in values) >= 2:
                 header = values
                 break
         if header is None:
-            raise RfmError(f"Sheet {ws.title!r} of {path.name} is empty: expected a header row and transactions.")
+            raise RfmError(f"Sheet {ws.title!r} of {path.name} has no header row (a row with the column names) "
+                           "and transactions.")
         width = max(i for i, v in enumerate(header) if v is not None and str(v).strip()) + 1
         names = [str(v).strip() if v is not None else f"Column{i + 1}" for i, v in enumerate(header[:width])]
         data = [list(r[:width]) + [None] * (width - len(r)) for r in rows]
@@ -121,5 +124,7 @@ def read_transactions(path: str | os.PathLike, sheet: str | None = None) -> Tran
             frame = pd.read_parquet(path)
         except ImportError as exc:
             raise RfmError("Reading Parquet needs pyarrow: pip install 'rfm-addin[parquet]'.") from exc
+        except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
+            raise RfmError(f"{path.name} is not a readable Parquet file: {exc}") from exc
         return Transactions(frame=frame, first_row=2, source=str(path))
     raise RfmError(f"Cannot read {path.name}: use a .csv, .xlsx, .xlsm or .parquet file.")

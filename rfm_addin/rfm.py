@@ -92,8 +92,10 @@ def _keep_columns(keep: Iterable[str] | str | None, frame: pd.DataFrame, used: l
 def _missing_values_error(column: str, positions: np.ndarray, first_row: int, what: str) -> DataError:
     rows = [int(p) + first_row for p in positions[:5]]
     more = f" and {len(positions) - len(rows)} more" if len(positions) > len(rows) else ""
-    return DataError(f"Column {column!r}: {what} is empty in {len(positions)} row{'s' if len(positions) > 1 else ''} "
-                     f"that have a customer (rows {', '.join(map(str, rows))}{more}). "
+    plural = len(positions) > 1
+    return DataError(f"Column {column!r}: {what} is empty in {len(positions)} row{'s' if plural else ''} "
+                     f"that {'have' if plural else 'has'} a customer (row{'s' if plural else ''} "
+                     f"{', '.join(map(str, rows))}{more}). "
                      "Fill them in or remove those rows.", column=column, rows=rows)
 
 
@@ -149,7 +151,7 @@ def compute_rfm(
     else:
         amounts = quantity * price
     if cols.order is not None:
-        order_codes, order_ids = read_ids(frame[cols.order], cols.order, first_row)
+        order_codes, order_ids = read_ids(frame[cols.order], cols.order, first_row, sort=False)
     else:
         order_codes, order_ids = None, None
 
@@ -196,7 +198,7 @@ def compute_rfm(
     if quantity is not None:
         cancel |= quantity < 0
     if order_codes is not None and len(order_ids):
-        starts_c = np.array([str(o)[:1] in ("C", "c") for o in order_ids], dtype=bool)
+        starts_c = pd.Series(order_ids, dtype=object).str.startswith(("C", "c")).to_numpy(dtype=bool)
         cancel |= (order_codes >= 0) & starts_c[np.maximum(order_codes, 0)]
     amounts = np.where(cancel, -np.abs(amounts), amounts)
 

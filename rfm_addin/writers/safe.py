@@ -26,6 +26,18 @@ def check_target(path: str | os.PathLike, inputs: tuple[str | os.PathLike, ...] 
     return target
 
 
+def prepare_folder(path: str | os.PathLike) -> Path:
+    """Create an output folder (and parents) or explain why it cannot be one."""
+    folder = Path(path).expanduser()
+    if folder.exists() and not folder.is_dir():
+        raise RfmError(f"{str(folder)!r} is a file, not a folder; give a folder for the output files.")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RfmError(f"Cannot create the folder {str(folder)!r}: {exc.strerror or exc}.") from exc
+    return folder
+
+
 def _mode_for(target: Path) -> int:
     """Keep an existing file's permissions; a new file gets the usual ones (umask applied)."""
     if target.exists():
@@ -55,6 +67,8 @@ def atomic_write(path: str | os.PathLike, write: Callable[[str], None], inputs: 
     except PermissionError as exc:
         raise RfmError(f"Cannot write {str(target)!r}: it is open in another program (close it in Excel) "
                        "or the folder is not writable.") from exc
+    except OSError as exc:
+        raise RfmError(f"Cannot write {str(target)!r}: {exc.strerror or exc}.") from exc
     finally:
         if temp is not None and os.path.exists(temp):
             os.remove(temp)
