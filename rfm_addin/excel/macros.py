@@ -1,0 +1,305 @@
+"""Ribbon macros of the RFM add-in.
+
+Every macro takes an optional ``book`` (default ``xw.Book.caller()``), so the same
+function serves VBA's ``RunPython`` (desktop Excel) and xlwings' remote and Lite engines
+(which pass the book they built from the client's payload).
+
+Buttons (:func:`ribbon` ids)
+----------------------------
+``analyze``  :func:`analyze_sheet`: the active sheet's transactions -> the result sheets
+             of :func:`rfm_addin.layout.analysis_sheets` ("RFM Insights", "RFM Customers",
+             "RFM Segments", "RFM Clusters", "RFM K Selection", "RFM Thresholds",
+             "RFM Quality").
+``cluster``  :func:`cluster_sheet`: the active sheet is already one row per customer ->
+             "RFM Clustered Data" (a copy of the table with Cluster and Cluster name
+             columns), "RFM Cluster Profile", "RFM Cluster K".
+``settings`` :func:`reset_settings`: creates or resets the "RFM Settings" sheet.
+``help``     :func:`show_help`: opens the "Start here" sheet, else shows where the README is.
+``share``, ``load``: wired by later features (see :data:`BUTTONS`); until then the
+             button answers that the feature is not available.
+
+Behaviour shared by all macros
+------------------------------
+- Settings come from the "RFM Settings" sheet (layout and entries: :mod:`.settings`,
+  :data:`rfm_addin.excel.settings.SETTINGS`): as-of date, bins, method, weights, k or
+  "auto", largest k, seed, column names, decimal and thousands separators, date order.
+- Data: the active sheet's first Excel Table if it has one, else its used range; the
+  first row is the header. Row numbers in messages are sheet rows. The source sheet is
+  only read.
+- Results are named Excel Tables with header rows and number formats, on sheets whose
+  names start with "RFM " and which carry the add-in's mark (a sheet-scoped defined
+  name, see :mod:`.live_writer`); a re-run replaces only those sheets.
+- Progress shows on the status bar where the engine has one (desktop Excel; not the
+  remote engine or xlwings Lite, where it is skipped).
+- A failure shows a message box (``app.alert``) with the message, never a traceback,
+  and leaves the workbook as it was: on the remote engine the queued actions are
+  dropped; on desktop Excel the sheets added so far are deleted again.
+"""
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+import xlwings as xw
+
+from .. import analyze, cluster, profile
+from ..errors import RfmError
+from ..layout import TABLE_START_ROW, SheetSpec, TableSpec, analysis_sheets, table_spec
+from . import convert, customer_table, live_writer, settings
+from .feedback import TITLE, Feedback, pending_actions
+
+#: Name of the getting-started sheet the "help" button opens.
+START_SHEET = "Start here"
+
+#: Sheets written by :func:`cluster_sheet`.
+CLUSTER_SHEETS = ("RFM Clustered Data", "RFM Cluster Profile", "RFM Cluster K")
+
+
+def _caller(book: Any) -> Any:
+    return book if book is not None else xw.Book.caller()
+
+
+def _run(book: Any, what: str, work: Callable[[Feedback], None]) -> bool:
+    """Run one macro: progress, and on failure an alert and an unchanged workbook.
+
+    Returns
+    -------
+    bool
+        True when the work finished.
+    """
+    feedback = Feedback(book)
+    queued = pending_actions(book)
+    start = len(queued) if queued is not None else 0
+    try:
+        work(feedback)
+    except Exception as exc:  # a user must see a message, never a traceback
+        if queued is not None:
+            del queued[start:]
+        feedback.clear()
+        if isinstance(exc, RfmError):
+            message = str(exc)
+        else:
+            message = (f"Something went wrong inside the RFM add-in ({type(exc).__name__}: {exc}). "
+                       "Please report this with the data that caused it.")
+        feedback.alert(f"{message}\n\nThe workbook was not changed.", title=f"{TITLE}: {what}", mode="critical")
+        return False
+    feedback.clear()
+    return True
+
+
+# --------------------------------------------------------------------------------------
+# Reading the active sheet
+# --------------------------------------------------------------------------------------
+def read_source(sheet: Any) -> tuple[list[list], int]:
+    """The active sheet's data: header and rows, and the sheet row of the first data row.
+
+    Reads the sheet's first Excel Table if there is one, else its used range; error
+    cells are read as text (``#N/A``) so they are reported, not taken for blanks.
+    """
+    if live_writer.is_owned(sheet):
+        raise RfmError(f"The active sheet {sheet.name!r} holds results of the RFM add-in. "
+                       "Select the sheet with your data, then click the button again.")
+    tables = list(sheet.tables) if hasattr(sheet, "tables") else []
+    area = tables[0].range if tables else sheet.used_range
+    rows = convert.trim_rows(convert.as_rows(area.options(ndim=2, err_to_str=True).value))
+    if len(rows) < 2 or all(convert.is_blank(c) for c in rows[0]):
+        raise RfmError(f"The active sheet {sheet.name!r} has no data: expected a header row and rows below it.")
+    return rows, area.row + 1
+
+
+# --------------------------------------------------------------------------------------
+# Analyze
+# --------------------------------------------------------------------------------------
+def analyze_sheet(book: Any = None) -> None:
+    """Analyze the transactions on the active sheet and write the result sheets.
+
+    Parameters
+    ----------
+    book : xlwings.Book, optional
+        Default ``xw.Book.caller()``.
+    """
+    book = _caller(book)
+
+    def work(feedback: Feedback) -> None:
+        source = book.sheets.active
+        options = settings.read_settings(book)
+        feedback.progress(f"Reading {source.name}")
+        rows, first_row = read_source(source)
+        frame = convert.frame_from_rows(rows)
+        analysis = analyze(frame, **options.analyze_kwargs(), first_row=first_row, progress=feedback.progress)
+        live_writer.write_sheets(book, analysis_sheets(analysis), progress=feedback.progress)
+
+    _run(book, "Analyze", work)
+
+
+# --------------------------------------------------------------------------------------
+# Cluster a customer-level table
+# --------------------------------------------------------------------------------------
+def cluster_specs(frame: pd.DataFrame, keep: np.ndarray, labels: pd.Series, names: pd.Series,
+                  profile_frame: pd.DataFrame, k_selection: pd.DataFrame) -> list[SheetSpec]:
+    """The sheets of :func:`cluster_sheet`, described in the terms of the layout."""
+    copy = frame.loc[keep].reset_index(drop=True)
+    formats = ["date" if pd.api.types.is_datetime64_any_dtype(copy[c]) else "general" for c in copy.columns]
+    copy["__cluster"] = labels.to_numpy()
+    copy["__cluster_name"] = labels.map(names).to_numpy()
+    data = TableSpec("RFM_ClusteredData", copy, [str(c) for c in frame.columns] + ["Cluster", "Cluster name"],
+                     formats + ["int", "text"])
+    return [
+        SheetSpec(CLUSTER_SHEETS[0], "Customers with their K-Means cluster",
+                  "A copy of the customer table with the cluster of each row; the source sheet is unchanged. "
+                  "Clusters are numbered by mean monetary value, highest first.", [data]),
+        SheetSpec(CLUSTER_SHEETS[1], "Cluster profiles",
+                  "Customers, shares and typical recency, frequency and monetary value per cluster.",
+                  [table_spec("RFM_ClusterProfile", profile_frame, index="cluster")]),
+        SheetSpec(CLUSTER_SHEETS[2], "Choosing the number of clusters",
+                  "Inertia (lower is tighter) and silhouette (higher is better separated) for each k; "
+                  "the elbow of the inertia curve picks k.", [table_spec("RFM_ClusterK", k_selection)]),
+    ]
+
+
+def cluster_sheet(book: Any = None) -> None:
+    """Cluster the customer-level table on the active sheet (one row per customer).
+
+    The recency, frequency and monetary columns are found by their headers in any common
+    naming (e.g. "Days since last login", "Weekly sessions", "MRR"), or named on the
+    RFM Settings sheet. Writes a copy of the table with the cluster of each row, the
+    cluster profiles and the k-selection table.
+
+    Parameters
+    ----------
+    book : xlwings.Book, optional
+        Default ``xw.Book.caller()``.
+    """
+    book = _caller(book)
+
+    def work(feedback: Feedback) -> None:
+        source = book.sheets.active
+        options = settings.read_settings(book)
+        feedback.progress(f"Reading {source.name}")
+        rows, first_row = read_source(source)
+        frame = convert.frame_from_rows(rows)
+        columns = customer_table.detect([str(c) for c in frame.columns], options.recency, options.frequency,
+                                        options.monetary, options.customer)
+        table, keep = customer_table.metrics_table(frame, columns, first_row)
+        if len(table) < 3:
+            raise RfmError(f"Clustering needs at least 3 customers; the active sheet has {len(table)}.")
+        feedback.progress(f"Clustering {len(table):,} customers")
+        result = cluster(table, k=options.k, weights=options.weights, random_state=options.seed,
+                         k_range=range(2, min(options.k_max, len(table) - 1) + 1), bins=options.bins,
+                         method=options.method, progress=feedback.progress)
+        profiles = profile(table, result.labels.rename("cluster"))
+        profiles.insert(0, "cluster_name", result.names)
+        specs = cluster_specs(frame, keep, result.labels, result.names, profiles, result.k_selection)
+        live_writer.write_sheets(book, specs, progress=feedback.progress)
+
+    _run(book, "Cluster", work)
+
+
+# --------------------------------------------------------------------------------------
+# Settings and help
+# --------------------------------------------------------------------------------------
+def reset_settings(book: Any = None) -> None:
+    """Create the "RFM Settings" sheet, or reset an earlier one to the defaults."""
+    book = _caller(book)
+
+    def describe(sheet: Any, spec: SheetSpec) -> None:
+        cells = [["About"]] + settings.descriptions()
+        sheet.range((TABLE_START_ROW, settings.DESCRIPTION_COLUMN)).value = cells
+
+    def work(feedback: Feedback) -> None:
+        live_writer.write_sheets(book, [settings.settings_sheet()], progress=feedback.progress, after_sheet=describe)
+
+    _run(book, "Settings", work)
+
+
+def readme_path() -> Path | None:
+    """The README next to the package (a source checkout), if there is one."""
+    candidate = Path(__file__).resolve().parents[2] / "README.md"
+    return candidate if candidate.exists() else None
+
+
+HELP_TEXT = ("RFM add-in: put transactions on a sheet (a header row, then customer, date and amount columns; "
+             "an order id column is optional) and click Analyze. Results appear on sheets named 'RFM ...'. "
+             "For a table with one row per customer (recency, frequency, monetary), click Cluster. "
+             "Settings (as-of date, bins, weights, k, column names) are on the 'RFM Settings' sheet: click Settings "
+             "to create it. Worksheet functions: RFM_TABLE, RFM_SCORE, RFM_SEGMENT, RFM_CLUSTER, RFM_KSELECT, "
+             "RFM_PROFILE.")
+
+
+def show_help(book: Any = None) -> None:
+    """Open the "Start here" sheet; without one, show a short guide and the README's location."""
+    book = _caller(book)
+
+    def work(feedback: Feedback) -> None:
+        for sheet in book.sheets:
+            if sheet.name.strip().casefold() == START_SHEET.casefold():
+                sheet.activate()
+                return
+        readme = readme_path()
+        where = f"\n\nMore in the README: {readme}" if readme else ""
+        feedback.alert(HELP_TEXT + where, title=f"{TITLE}: help", mode="info")
+
+    _run(book, "Help", work)
+
+
+# --------------------------------------------------------------------------------------
+# Ribbon
+# --------------------------------------------------------------------------------------
+#: Ribbon button id -> (feature name, "module:function"). Later features add entries.
+BUTTONS: dict[str, tuple[str, str]] = {
+    "analyze": ("Analyze", "rfm_addin.excel.macros:analyze_sheet"),
+    "cluster": ("Cluster", "rfm_addin.excel.macros:cluster_sheet"),
+    "settings": ("Settings", "rfm_addin.excel.macros:reset_settings"),
+    "help": ("Help", "rfm_addin.excel.macros:show_help"),
+    "share": ("Share results", "rfm_addin.excel.share:share_workbook"),
+    "load": ("Load data", "rfm_addin.excel.load:load_data"),
+}
+
+
+def _resolve(target: str) -> Callable[[Any], None] | None:
+    module_name, _, func_name = target.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name and module_name.startswith(exc.name):
+            return None
+        raise
+    return getattr(module, func_name, None)
+
+
+def ribbon(control_id: str, book: Any = None) -> None:
+    """The entry point of every ribbon button: run the feature of ``control_id``.
+
+    Parameters
+    ----------
+    control_id : str
+        The button id: "analyze", "cluster", "settings", "help", "share", "load"
+        (case-insensitive; an "rfm." or "rfm_" prefix is ignored).
+    book : xlwings.Book, optional
+        Default ``xw.Book.caller()``.
+    """
+    book = _caller(book)
+    key = str(control_id).strip().lower()
+    for prefix in ("rfm.", "rfm_"):
+        if key.startswith(prefix):
+            key = key[len(prefix):]
+    if key not in BUTTONS:
+        Feedback(book).alert(f"The ribbon button {control_id!r} is unknown to this version of the RFM add-in "
+                             f"(known: {', '.join(BUTTONS)}).", mode="critical")
+        return
+    feature, target = BUTTONS[key]
+    try:
+        func = _resolve(target)
+    except Exception as exc:
+        func = None
+        detail = f" ({type(exc).__name__}: {exc})"
+    else:
+        detail = ""
+    if func is None:
+        Feedback(book).alert(f"The {feature} feature (button {key!r}) is not available in this version of the "
+                             f"RFM add-in yet{detail}.", mode="info")
+        return
+    func(book)

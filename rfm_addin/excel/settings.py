@@ -1,0 +1,274 @@
+"""The "RFM Settings" sheet: analysis settings that travel with the workbook.
+
+Layout (read by the ribbon macros, written by the "settings" button, and the contract
+for the workbook template and later features)::
+
+    A1  RFM settings                      (title)
+    A2  Change a value in column B ...     (note)
+    A4  Setting | Value                   (header of the Excel Table "RFM_Settings")
+    A5  As-of date | (empty)              one row per entry of SETTINGS, in that order
+    ...
+    D5  description of the setting        (help text beside the table, not part of it)
+
+- The table has exactly two columns: the setting's label and its value. Rows are found
+  by label, compared after lower-casing and dropping everything but letters and digits
+  ("As-of date", "as of date" and "AsOfDate" are the same), also by the ``key``
+  ("as_of"). Their order and position on the sheet do not matter, unknown labels are
+  ignored, and a missing row or an empty value means the default.
+- Values: dates as date cells or ISO text; numbers as numbers or numeric text; "auto"
+  or empty for automatic choices; column names as the header text of the data.
+
+:data:`SETTINGS` is the single description of the entries; :func:`read_settings`
+validates values and reports a bad one by its row on the sheet.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import pandas as pd
+
+from ..errors import RfmError
+from ..layout import SheetSpec, TableSpec
+from . import convert
+
+#: Name of the settings sheet.
+SHEET_NAME = "RFM Settings"
+#: Name of the Excel Table holding the settings.
+TABLE_NAME = "RFM_Settings"
+#: Header of the settings table.
+HEADER = ("Setting", "Value")
+#: Column (1-based) of the description beside each setting.
+DESCRIPTION_COLUMN = 4
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One entry of the settings table.
+
+    Attributes
+    ----------
+    key : str
+        Python name (a keyword of :class:`Settings`).
+    label : str
+        Text in the "Setting" column.
+    default : object
+        Value written by "reset" (None: an empty cell).
+    description : str
+        Help text written beside the value.
+    parse : callable
+        ``parse(label, cell) -> value``; raises ``RfmError`` for a bad cell.
+    """
+
+    key: str
+    label: str
+    default: Any
+    description: str
+    parse: Callable[[str, Any], Any] = field(repr=False)
+
+
+def _date(label: str, value: Any) -> pd.Timestamp | None:
+    return convert.excel_date(label, value)
+
+
+def _int(low: int, high: int | None = None, auto: bool = False) -> Callable[[str, Any], Any]:
+    def parse(label: str, value: Any) -> int | None:
+        if auto and isinstance(value, str) and value.strip().lower() == "auto":
+            return None
+        return convert.whole_number(label, value, None, low, high)
+
+    return parse
+
+
+def _choice(*choices: str) -> Callable[[str, Any], Any]:
+    def parse(label: str, value: Any) -> str | None:
+        return convert.text_option(label, value, choices, None)
+
+    return parse
+
+
+def _weights(label: str, value: Any) -> tuple[float, float, float] | None:
+    if convert.is_blank(value):
+        return None
+    return convert.weights_of(label, value)
+
+
+def _name(label: str, value: Any) -> str | None:
+    if convert.is_blank(value):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def _separator(*allowed: str) -> Callable[[str, Any], Any]:
+    names = {"space": " ", "apostrophe": "'", "none": None, "comma": ",", "period": ".", "dot": "."}
+
+    def parse(label: str, value: Any) -> str | None:
+        if value is None or (isinstance(value, str) and value == ""):
+            return None
+        text = str(value)
+        text = names.get(text.strip().lower(), text) if text.strip() else text
+        if text is not None and text not in allowed:
+            shown = ", ".join(repr(a) for a in allowed)
+            raise RfmError(f"{label}: {value!r} is not one of {shown} (or a word: comma, period, space, none).")
+        return text
+
+    return parse
+
+
+def _dayfirst(label: str, value: Any) -> bool | None:
+    choice = convert.text_option(label, value, ("auto", "day-first", "month-first"), "auto")
+    return {"auto": None, "day-first": True, "month-first": False}[choice]
+
+
+#: Every setting, in sheet order. Later features append entries here.
+SETTINGS: tuple[Setting, ...] = (
+    Setting("as_of", "As-of date", None,
+            "Recency is counted in days up to this date; empty: the day after the last transaction.", _date),
+    Setting("bins", "Bins", 5, "Number of score levels for R, F and M, 2 to 9.", _int(2, 9)),
+    Setting("method", "Method", "balanced",
+            "balanced (equal values share a score, even bands) or quantile (classic cut points).",
+            _choice("balanced", "quantile")),
+    Setting("weights", "Weights", "1,1,1", "Weights of R, F and M in the RFM score and the clustering, e.g. 2,1,1.",
+            _weights),
+    Setting("k", "Clusters (k)", "auto", "Number of K-Means clusters, or auto (elbow method).", _int(2, auto=True)),
+    Setting("k_max", "Largest k tried", 10, "Largest number of clusters tried when k is auto.", _int(2, 50)),
+    Setting("seed", "Seed", 0, "Random seed: the same data and seed give the same clusters.", _int(0)),
+    Setting("customer", "Customer column", None, "Header of the customer id column; empty: detected.", _name),
+    Setting("date", "Date column", None, "Header of the transaction date column; empty: detected.", _name),
+    Setting("amount", "Amount column", None, "Header of the amount column; empty: detected.", _name),
+    Setting("order", "Order column", None, "Header of the order / invoice id column; empty: detected.", _name),
+    Setting("recency", "Recency column", None,
+            "Customer-level tables (Cluster button): header of the recency column; empty: detected.", _name),
+    Setting("frequency", "Frequency column", None,
+            "Customer-level tables: header of the frequency column; empty: detected.", _name),
+    Setting("monetary", "Monetary column", None,
+            "Customer-level tables: header of the monetary column; empty: detected.", _name),
+    Setting("decimal", "Decimal separator", ".", "How text amounts mark decimals: . or ,", _separator(".", ",")),
+    Setting("thousands", "Thousands separator", None,
+            "How text amounts group thousands: , . space ' or empty for none.",
+            _separator(",", ".", " ", "'", "\u00a0")),
+    Setting("dayfirst", "Date order", "auto", "For text dates such as 03/04/2024: auto, day-first or month-first.",
+            _dayfirst),
+)
+
+_BY_KEY = {s.key: s for s in SETTINGS}
+
+
+def _norm(text: Any) -> str:
+    return re.sub(r"[^0-9a-z]", "", str(text).lower())
+
+
+_LOOKUP = {**{_norm(s.label): s for s in SETTINGS}, **{_norm(s.key): s for s in SETTINGS}}
+
+
+@dataclass
+class Settings:
+    """Parsed settings; every field None means "automatic" or "detect"."""
+
+    as_of: pd.Timestamp | None = None
+    bins: int = 5
+    method: str = "balanced"
+    weights: tuple[float, float, float] = (1.0, 1.0, 1.0)
+    k: int | None = None
+    k_max: int = 10
+    seed: int = 0
+    customer: str | None = None
+    date: str | None = None
+    amount: str | None = None
+    order: str | None = None
+    recency: str | None = None
+    frequency: str | None = None
+    monetary: str | None = None
+    decimal: str = "."
+    thousands: str | None = None
+    dayfirst: bool | None = None
+
+    def analyze_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments of :func:`rfm_addin.analyze` for these settings."""
+        return {"customer": self.customer, "date": self.date, "amount": self.amount, "order": self.order,
+                "as_of": self.as_of, "bins": self.bins, "method": self.method, "weights": self.weights,
+                "k": self.k, "k_range": range(2, self.k_max + 1), "random_state": self.seed,
+                "decimal": self.decimal, "thousands": self.thousands, "dayfirst": self.dayfirst}
+
+
+def parse_rows(rows: list[list], first_row: int = 1) -> Settings:
+    """Settings from the cells of the settings sheet (any rows, label then value).
+
+    Parameters
+    ----------
+    rows : list of list
+        The sheet's used range; the first cell of a row is a label, the next its value.
+    first_row : int
+        Sheet row number of ``rows[0]``, for messages.
+
+    Raises
+    ------
+    RfmError
+        A bad value, as "RFM Settings, row N: ...".
+    """
+    values: dict[str, Any] = {}
+    for i, row in enumerate(rows):
+        if not row or convert.is_blank(row[0]):
+            continue
+        setting = _LOOKUP.get(_norm(row[0]))
+        if setting is None:
+            continue
+        cell = row[1] if len(row) > 1 else None
+        try:
+            parsed = setting.parse(setting.label, cell)
+        except RfmError as exc:
+            raise RfmError(f"{SHEET_NAME}, row {first_row + i}: {exc}") from None
+        if parsed is not None:
+            values[setting.key] = parsed
+    return Settings(**values)
+
+
+def find_sheet(book: Any) -> Any | None:
+    """The settings sheet of a book (name compared case-insensitively), or None."""
+    for sheet in book.sheets:
+        if sheet.name.strip().casefold() == SHEET_NAME.casefold():
+            return sheet
+    return None
+
+
+def read_settings(book: Any) -> Settings:
+    """The book's settings; defaults when it has no settings sheet."""
+    sheet = find_sheet(book)
+    if sheet is None:
+        return Settings()
+    used = sheet.used_range
+    rows = convert.as_rows(used.options(ndim=2, err_to_str=True).value)
+    return parse_rows(rows, used.row)
+
+
+def _default_cell(value: Any) -> Any:
+    return "" if value is None else value
+
+
+def settings_sheet(values: dict[str, Any] | None = None) -> SheetSpec:
+    """The settings sheet as a layout sheet (defaults, or the given values by key)."""
+    values = values or {}
+    frame = pd.DataFrame({
+        "setting": [s.label for s in SETTINGS],
+        "value": [_default_cell(values.get(s.key, s.default)) for s in SETTINGS],
+    })
+    table = TableSpec(TABLE_NAME, frame, list(HEADER), ["text", "general"])
+    return SheetSpec(SHEET_NAME, "RFM settings",
+                     "Change a value in the Value column; an empty value means the default or automatic. "
+                     "The Analyze and Cluster buttons read this sheet.", [table])
+
+
+def descriptions() -> list[list[str]]:
+    """The help text beside each setting row, as one column of cells."""
+    return [[s.description] for s in SETTINGS]
+
+
+def as_text(value: Any) -> str:
+    """A setting value as shown in messages."""
+    if isinstance(value, (dt.date, pd.Timestamp)):
+        return f"{value:%Y-%m-%d}"
+    return str(value)
