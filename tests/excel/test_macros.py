@@ -336,3 +336,24 @@ def test_status_bar_and_alert_on_desktop_like_app():
     feedback.alert("done")
     assert Book.app.status == ["RFM: Clustering", False]
     assert Book.app.alerts == [("done", "RFM add-in", "info")]
+
+
+def test_failure_while_writing_leaves_the_workbook_unchanged(make_book, monkeypatch):
+    from rfm_addin.excel import live_writer
+
+    real = live_writer.render_sheet
+    calls = []
+
+    def flaky(sheet_, spec, names):
+        calls.append(spec.name)
+        if len(calls) == 3:
+            raise OSError("Excel is busy")
+        return real(sheet_, spec, names)
+
+    monkeypatch.setattr(live_writer, "render_sheet", flaky)
+    book = make_book([sheet("Data", transactions()), SETTINGS])
+    macros.analyze_sheet(book)
+    assert [a["func"] for a in actions(book)] == ["alert"]
+    message = by_func(book, "alert")[0]["args"][0]
+    assert "OSError: Excel is busy" in message and "not changed" in message
+    assert len(book.sheets) == 2  # the sheets added before the failure were removed again
