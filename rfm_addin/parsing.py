@@ -89,15 +89,13 @@ def _id_texts(uniques: pd.Index) -> np.ndarray:
         return out
     if not pd.api.types.is_string_dtype(uniques.dtype) or pd.api.types.infer_dtype(uniques, skipna=True) != "string":
         uniques = pd.Index([_text_of(u) for u in uniques], dtype=object)
-    text = pd.Series(uniques.to_numpy(dtype=object), dtype=object)
-    present = text.notna()
-    cleaned = text[present].astype(str).str.strip()
-    floaty = cleaned.str.fullmatch(_FLOAT_ID)
-    cleaned[floaty] = cleaned[floaty].str[:-2]
-    out = np.full(len(text), None, dtype=object)
-    values = cleaned.to_numpy(dtype=object)
-    values[values == ""] = None
-    out[present.to_numpy()] = values
+    # pandas' "str" dtype runs the string operations in C (pyarrow) when available.
+    cleaned = pd.Series(uniques, dtype="str").str.strip()
+    floaty = cleaned.str.fullmatch(_FLOAT_ID).fillna(False).to_numpy(dtype=bool)
+    if floaty.any():
+        cleaned[floaty] = cleaned[floaty].str.slice(stop=-2)
+    out = cleaned.to_numpy(dtype=object, na_value=None)
+    out[cleaned.eq("").fillna(False).to_numpy(dtype=bool)] = None
     return out
 
 

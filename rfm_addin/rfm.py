@@ -181,7 +181,10 @@ def compute_rfm(
         key.update({f"_{i}": frame[c].to_numpy() for i, c in enumerate(frame.columns) if c not in cols.used})
         if quantity is not None:
             key["_q"] = quantity
-        index = np.flatnonzero(rows)
+        # Only rows of orders with two or more rows can repeat a line: compare just those.
+        lines_per_order = np.bincount(order_codes[rows & (order_codes >= 0)], minlength=len(order_ids))
+        shared = np.concatenate([lines_per_order, [2]])[order_codes] > 1   # rows without an order id: compare
+        index = np.flatnonzero(rows & shared)
         duplicated = pd.DataFrame({k: v[index] for k, v in key.items()}).duplicated(keep="first").to_numpy()
         dup_rows = index[duplicated]
         report.add("duplicate_rows", "Exact duplicate rows (same order, every column equal)", len(dup_rows),
@@ -198,7 +201,7 @@ def compute_rfm(
     if quantity is not None:
         cancel |= quantity < 0
     if order_codes is not None and len(order_ids):
-        starts_c = pd.Series(order_ids, dtype=object).str.startswith(("C", "c")).to_numpy(dtype=bool)
+        starts_c = pd.Series(order_ids, dtype="str").str.slice(stop=1).isin(["C", "c"]).to_numpy(dtype=bool)
         cancel |= (order_codes >= 0) & starts_c[np.maximum(order_codes, 0)]
     amounts = np.where(cancel, -np.abs(amounts), amounts)
 
