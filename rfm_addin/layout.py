@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -103,6 +104,12 @@ class SheetSpec:
     tables: list[TableSpec]
 
 
+#: Sheets of the Cluster button (a customer-level table clustered in place).
+CLUSTER_SHEETS = ("RFM Clustered Data", "RFM Cluster Profile", "RFM Cluster K")
+
+K_SELECTION_NOTE = ("Inertia (lower is tighter) and silhouette (higher is better separated) for each k; "
+                    "the elbow of the inertia curve picks k.")
+
 #: Rows above the first table: title, note, blank.
 TABLE_START_ROW = 4
 
@@ -156,9 +163,7 @@ def analysis_sheets(analysis: "Analysis") -> list[SheetSpec]:
         SheetSpec("RFM Clusters", "K-Means clusters",
                   "Clusters numbered by mean monetary, highest first; each named after the segment of its center.",
                   [table_spec("RFM_Clusters", analysis.cluster_profile, index="cluster")]),
-        SheetSpec("RFM K Selection", "Choosing the number of clusters",
-                  "Inertia (lower is tighter) and silhouette (higher is better separated) for each k; "
-                  "the elbow of the inertia curve picks k.",
+        SheetSpec("RFM K Selection", "Choosing the number of clusters", K_SELECTION_NOTE,
                   [table_spec("RFM_KSelection", analysis.k_selection)]),
         SheetSpec("RFM Thresholds", "What each score means",
                   "The range of values behind every R, F and M score.",
@@ -166,4 +171,25 @@ def analysis_sheets(analysis: "Analysis") -> list[SheetSpec]:
         SheetSpec("RFM Quality", "Data quality",
                   "Every cleaning step, counted; then the parameters of this analysis.",
                   [table_spec("RFM_Quality", analysis.quality), table_spec("RFM_Parameters", _parameters_frame(analysis))]),
+    ]
+
+
+def cluster_sheets(frame: pd.DataFrame, keep: np.ndarray, labels: pd.Series, names: pd.Series,
+                  profile_frame: pd.DataFrame, k_selection: pd.DataFrame) -> list[SheetSpec]:
+    """The sheets written by the ribbon's Cluster button (``rfm_addin.excel.macros.cluster_sheet``)."""
+    copy = frame.loc[keep].reset_index(drop=True)
+    formats = ["date" if pd.api.types.is_datetime64_any_dtype(copy[c]) else "general" for c in copy.columns]
+    copy["__cluster"] = labels.to_numpy()
+    copy["__cluster_name"] = labels.map(names).to_numpy()
+    data = TableSpec("RFM_ClusteredData", copy, [str(c) for c in frame.columns] + ["Cluster", "Cluster name"],
+                     formats + ["int", "text"])
+    return [
+        SheetSpec(CLUSTER_SHEETS[0], "Customers with their K-Means cluster",
+                  "A copy of the customer table with the cluster of each row; the source sheet is unchanged. "
+                  "Clusters are numbered by mean monetary value, highest first.", [data]),
+        SheetSpec(CLUSTER_SHEETS[1], "Cluster profiles",
+                  "Customers, shares and typical recency, frequency and monetary value per cluster.",
+                  [table_spec("RFM_ClusterProfile", profile_frame, index="cluster")]),
+        SheetSpec(CLUSTER_SHEETS[2], "Choosing the number of clusters",
+                  K_SELECTION_NOTE, [table_spec("RFM_ClusterK", k_selection)]),
     ]

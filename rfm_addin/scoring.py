@@ -206,7 +206,8 @@ def score(
         result[name] = binning.apply(metrics[column])
         score_columns.append(name)
     scores = result[score_columns].to_numpy(dtype=np.int64)
-    result["rfm_code"] = ["".join(map(str, row)) for row in scores.tolist()]
+    # Scores are single digits (bins <= 9), so the code is the three digits as a number.
+    result["rfm_code"] = (scores @ np.array([100, 10, 1])).astype(str).astype(object)
     result["rfm_score"] = (scores @ weight_array) / weight_array.sum()
     return result
 

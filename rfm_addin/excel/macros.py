@@ -41,13 +41,11 @@ import importlib
 from pathlib import Path
 from typing import Any, Callable
 
-import numpy as np
-import pandas as pd
 import xlwings as xw
 
 from .. import analyze, cluster, profile
 from ..errors import RfmError
-from ..layout import TABLE_START_ROW, SheetSpec, TableSpec, analysis_sheets, table_spec
+from ..layout import CLUSTER_SHEETS, TABLE_START_ROW, SheetSpec, analysis_sheets, cluster_sheets  # noqa: F401
 from . import convert, customer_table, live_writer, settings
 from .feedback import TITLE, Feedback, pending_actions
 
@@ -55,7 +53,6 @@ from .feedback import TITLE, Feedback, pending_actions
 START_SHEET = "Start here"
 
 #: Sheets written by :func:`cluster_sheet`.
-CLUSTER_SHEETS = ("RFM Clustered Data", "RFM Cluster Profile", "RFM Cluster K")
 
 
 def _caller(book: Any) -> Any:
@@ -138,28 +135,6 @@ def analyze_sheet(book: Any = None) -> None:
 # --------------------------------------------------------------------------------------
 # Cluster a customer-level table
 # --------------------------------------------------------------------------------------
-def cluster_specs(frame: pd.DataFrame, keep: np.ndarray, labels: pd.Series, names: pd.Series,
-                  profile_frame: pd.DataFrame, k_selection: pd.DataFrame) -> list[SheetSpec]:
-    """The sheets of :func:`cluster_sheet`, described in the terms of the layout."""
-    copy = frame.loc[keep].reset_index(drop=True)
-    formats = ["date" if pd.api.types.is_datetime64_any_dtype(copy[c]) else "general" for c in copy.columns]
-    copy["__cluster"] = labels.to_numpy()
-    copy["__cluster_name"] = labels.map(names).to_numpy()
-    data = TableSpec("RFM_ClusteredData", copy, [str(c) for c in frame.columns] + ["Cluster", "Cluster name"],
-                     formats + ["int", "text"])
-    return [
-        SheetSpec(CLUSTER_SHEETS[0], "Customers with their K-Means cluster",
-                  "A copy of the customer table with the cluster of each row; the source sheet is unchanged. "
-                  "Clusters are numbered by mean monetary value, highest first.", [data]),
-        SheetSpec(CLUSTER_SHEETS[1], "Cluster profiles",
-                  "Customers, shares and typical recency, frequency and monetary value per cluster.",
-                  [table_spec("RFM_ClusterProfile", profile_frame, index="cluster")]),
-        SheetSpec(CLUSTER_SHEETS[2], "Choosing the number of clusters",
-                  "Inertia (lower is tighter) and silhouette (higher is better separated) for each k; "
-                  "the elbow of the inertia curve picks k.", [table_spec("RFM_ClusterK", k_selection)]),
-    ]
-
-
 def cluster_sheet(book: Any = None) -> None:
     """Cluster the customer-level table on the active sheet (one row per customer).
 
@@ -192,7 +167,7 @@ def cluster_sheet(book: Any = None) -> None:
                          method=options.method, progress=feedback.progress)
         profiles = profile(table, result.labels.rename("cluster"))
         profiles.insert(0, "cluster_name", result.names)
-        specs = cluster_specs(frame, keep, result.labels, result.names, profiles, result.k_selection)
+        specs = cluster_sheets(frame, keep, result.labels, result.names, profiles, result.k_selection)
         live_writer.write_sheets(book, specs, progress=feedback.progress)
 
     _run(book, "Cluster", work)
