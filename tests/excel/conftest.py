@@ -8,7 +8,6 @@ needs no key: see test_imports.py).
 from __future__ import annotations
 
 import os
-from typing import Any
 
 import pytest
 
