@@ -327,7 +327,21 @@ def machine_info() -> dict:
         info["rfm_addin"] = getattr(rfm_addin, "__version__", "?")
     except ImportError:
         pass
+    info["git"] = git_state()
     return info
+
+
+def git_state() -> str | None:
+    """Commit of the checkout the package is imported from (+ "-dirty" with local edits)."""
+    try:
+        import rfm_addin
+
+        where = os.path.dirname(os.path.dirname(os.path.abspath(rfm_addin.__file__)))
+        out = subprocess.run(["git", "-C", where, "describe", "--always", "--dirty"],
+                             capture_output=True, text=True, timeout=10)
+        return out.stdout.strip() or None
+    except (ImportError, OSError, subprocess.SubprocessError):
+        return None
 
 
 def fmt(x, spec=".3f", none="-"):
@@ -428,6 +442,10 @@ def main(argv=None) -> int:
         info["loadavg_1m_end"] = round(os.getloadavg()[0], 2)
         print(f"load average (1 min): {info['loadavg_1m']} at start, {info['loadavg_1m_end']} at end "
               f"on {info['nproc']} cpus")
+    info["git_end"] = git_state()
+    if info["git_end"] != info["git"]:
+        print(f"note: the package checkout changed during the run ({info['git']} -> {info['git_end']}); "
+              "the memory children import it afresh")
     print(f"times in seconds, best of {args.repeat}; data MB = RSS of a child holding only the input "
           "DataFrame; rfm MB = peak RSS of a child while rfm_table ran (input included)")
 
