@@ -76,30 +76,42 @@ def _text_of(value: object) -> str | None:
 _FLOAT_ID = r"\d+\.0"
 
 
-def _id_texts(uniques: pd.Index) -> np.ndarray:
-    """Distinct raw ids as cleaned text (object array, None for blanks), vectorised."""
+def _id_texts(uniques: pd.Index) -> tuple[pd.Series, bool]:
+    """Distinct raw ids as cleaned text, vectorised.
+
+    Returns
+    -------
+    texts : Series of dtype "str"
+        One per unique, missing where the id is blank.
+    merged : bool
+        True when cleaning may have made two distinct raw ids equal (" A" and "A"), so the
+        caller must group them again; False lets it skip that pass.
+    """
     if pd.api.types.is_integer_dtype(uniques.dtype):
-        return uniques.astype(str).to_numpy(dtype=object)
+        return pd.Series(uniques.astype(str), dtype="str"), False
     if pd.api.types.is_float_dtype(uniques.dtype):
         numbers = uniques.to_numpy(dtype=np.float64)
         whole = np.isfinite(numbers) & (numbers == np.floor(numbers))
         out = uniques.astype(str).to_numpy(dtype=object)
         out[whole] = numbers[whole].astype(np.int64).astype(str)
         out[np.isnan(numbers)] = None
-        return out
+        return pd.Series(out, dtype="str"), False
     if not pd.api.types.is_string_dtype(uniques.dtype) or pd.api.types.infer_dtype(uniques, skipna=True) != "string":
         uniques = pd.Index([_text_of(u) for u in uniques], dtype=object)
     # pandas' "str" dtype runs the string operations in C (pyarrow) when available.
-    cleaned = pd.Series(uniques, dtype="str").str.strip()
+    raw = pd.Series(uniques, dtype="str")
+    cleaned = raw.str.strip()
     floaty = cleaned.str.fullmatch(_FLOAT_ID).fillna(False).to_numpy(dtype=bool)
     if floaty.any():
         cleaned[floaty] = cleaned[floaty].str.slice(stop=-2)
-    out = cleaned.to_numpy(dtype=object, na_value=None)
-    out[cleaned.eq("").fillna(False).to_numpy(dtype=bool)] = None
-    return out
+    empty = cleaned.eq("").fillna(False).to_numpy(dtype=bool)
+    if empty.any():
+        cleaned[empty] = pd.NA
+    merged = bool(floaty.any()) or not bool(cleaned.eq(raw).fillna(True).all())
+    return cleaned, merged
 
 
-def read_ids(values: pd.Series, column: str, first_row: int, sort: bool = True) -> tuple[np.ndarray, np.ndarray]:
+def read_ids(values: pd.Series, column: str, first_row: int, sort: bool = True) -> tuple[np.ndarray, pd.Index]:
     """Read an id column (customers, orders) as text.
 
     Parameters
@@ -112,7 +124,7 @@ def read_ids(values: pd.Series, column: str, first_row: int, sort: bool = True) 
     -------
     codes : ndarray of int64
         Index into ``ids`` per row; -1 where the id is blank.
-    ids : ndarray of object (str)
+    ids : Index of str
         The distinct ids.
 
     Raises
@@ -121,23 +133,21 @@ def read_ids(values: pd.Series, column: str, first_row: int, sort: bool = True) 
         An id is an Excel error value such as ``#N/A``.
     """
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    texts = _id_texts(pd.Index(uniques))
-    present = np.array([t is not None for t in texts], dtype=bool) if len(texts) else np.zeros(0, dtype=bool)
-    bad = np.zeros(len(texts), dtype=bool)
-    bad[present] = pd.Index(texts[present]).isin(EXCEL_ERRORS)
+    texts, merged = _id_texts(pd.Index(uniques))
+    present = texts.notna().to_numpy(dtype=bool)
+    bad = texts.isin(EXCEL_ERRORS).to_numpy(dtype=bool) & present
     if bad.any():
         raise _bad_rows_error(column, "holding an Excel error instead of an id", codes, bad,
                               np.asarray(uniques, dtype=object), first_row,
                               "Fix the formulas or lookups that produced them, or remove those rows.")
-    kept = texts[present].astype(str)
-    if sort:
-        ids, remap = np.unique(kept, return_inverse=True)
+    kept = texts[present]
+    if sort or merged:
+        remap, ids = pd.factorize(kept, sort=sort)
     else:
-        remap, ids = pd.factorize(kept)
-        ids = np.asarray(ids)
+        remap, ids = np.arange(len(kept)), kept
     full = np.full(len(texts) + 1, -1, dtype=np.int64)   # the extra slot maps code -1 (blank) to -1
     full[:-1][present] = remap
-    return full[codes], ids.astype(object)
+    return full[codes], pd.Index(ids, dtype="str")
 
 
 _CURRENCY = re.compile(r"[\s\u00a0$€£¥₹]|^(USD|EUR|GBP|CHF|JPY)|(USD|EUR|GBP|CHF|JPY)$", re.IGNORECASE)

@@ -201,7 +201,7 @@ def compute_rfm(
     if quantity is not None:
         cancel |= quantity < 0
     if order_codes is not None and len(order_ids):
-        starts_c = pd.Series(order_ids, dtype="str").str.slice(stop=1).isin(["C", "c"]).to_numpy(dtype=bool)
+        starts_c = np.asarray(order_ids.str.slice(stop=1).isin(["C", "c"]), dtype=bool)
         cancel |= (order_codes >= 0) & starts_c[np.maximum(order_codes, 0)]
     amounts = np.where(cancel, -np.abs(amounts), amounts)
 
@@ -278,7 +278,7 @@ def _aggregate(rows, cancel, cust_codes, cust_ids, days, amounts, order_codes, a
             "last_purchase": last.astype("datetime64[D]").astype("datetime64[ns]"),
             "avg_order_value": money / freq,
         },
-        index=pd.Index(cust_ids[ids].astype(str), dtype=object),
+        index=pd.Index(cust_ids[ids].to_numpy(dtype=object), dtype=object),
     )
     return table
 
@@ -287,7 +287,7 @@ def _attach_kept(table, frame, keep_cols, rows, cust_codes, cust_ids) -> pd.Data
     """First non-empty value per customer of each ``keep`` column, in source row order."""
     index = np.flatnonzero(rows)
     kept = frame[keep_cols].iloc[index].copy()
-    kept.index = cust_ids[cust_codes[index]].astype(str)
+    kept.index = cust_ids[cust_codes[index]].to_numpy(dtype=object)
     firsts = kept.groupby(level=0, sort=False).first()
     return table.join(firsts, how="left")
 
