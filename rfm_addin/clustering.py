@@ -17,7 +17,8 @@ import numpy as np
 import pandas as pd
 from kneed import KneeLocator
 from sklearn.cluster import KMeans
-from sklearn.metrics import pairwise_distances, silhouette_score
+from sklearn.metrics import pairwise_distances
+from threadpoolctl import threadpool_limits
 
 from .errors import RfmError
 from .scoring import fit_binning
@@ -77,7 +78,11 @@ def _distinct_points(x: np.ndarray) -> int:
 
 
 def _fit(x: np.ndarray, k: int, random_state: int) -> KMeans:
-    return KMeans(n_clusters=k, n_init=N_INIT, random_state=random_state).fit(x)
+    # One OpenMP thread: on three features K-Means is memory-bound, and with threads it
+    # slowed down up to 15 times on a 2-core machine that had other work (Excel, say).
+    # See benchmarks/README.md. The labels are the same either way.
+    with threadpool_limits(limits=1, user_api="openmp"):
+        return KMeans(n_clusters=k, n_init=N_INIT, random_state=random_state).fit(x)
 
 
 def _silhouette_sample(x: np.ndarray, random_state: int, sample_size: int) -> tuple[np.ndarray, np.ndarray]:
@@ -95,11 +100,35 @@ def _silhouette_sample(x: np.ndarray, random_state: int, sample_size: int) -> tu
 
 
 def _silhouette(distances: np.ndarray, labels: np.ndarray) -> float:
-    """Mean silhouette of the sampled customers, NaN where it is undefined."""
-    n_labels = len(np.unique(labels))
-    if n_labels < 2 or n_labels >= len(labels):
-        return float("nan")  # the silhouette is defined for 2 <= clusters <= customers - 1
-    return float(silhouette_score(distances, labels, metric="precomputed"))
+    """Mean silhouette of the sampled customers from their precomputed distances.
+
+    The same value as ``sklearn.metrics.silhouette_score(distances, labels,
+    metric="precomputed")`` (tested to 1e-12), computed as one matrix product per k: the
+    distance sums of every customer to every cluster are ``distances @ one_hot(labels)``.
+    scikit-learn re-reads the whole matrix in chunks for each k, which made the
+    silhouette the slowest step of the k sweep. NaN where the silhouette is undefined
+    (fewer than 2 clusters, or as many clusters as customers).
+    """
+    n = len(labels)
+    groups, labels = np.unique(labels, return_inverse=True)
+    k = len(groups)
+    if k < 2 or k >= n:
+        return float("nan")
+    one_hot = np.zeros((n, k))
+    one_hot[np.arange(n), labels] = 1.0
+    sums = distances @ one_hot
+    sizes = one_hot.sum(axis=0)
+    rows = np.arange(n)
+    own_size = sizes[labels]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        a = sums[rows, labels] / (own_size - 1)
+        mean_to = sums / sizes
+    mean_to[rows, labels] = np.inf
+    b = mean_to.min(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        s = (b - a) / np.maximum(a, b)
+    s[own_size == 1] = 0.0          # a customer alone in its cluster scores 0, as in scikit-learn
+    return float(np.nan_to_num(s).mean())
 
 
 def _elbow(ks: list[int], inertia: list[float], silhouette: list[float]) -> int:

@@ -130,3 +130,17 @@ def test_parameters_are_validated(kwargs, text):
     table, _ = blobs()
     with pytest.raises(rfm.RfmError, match=text):
         rfm.cluster(table, **kwargs)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_fast_silhouette_equals_scikit_learn(seed):
+    from sklearn.metrics import pairwise_distances
+
+    from rfm_addin.clustering import _silhouette
+
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(300, 3))
+    labels = rng.integers(0, 2 + seed, 300)
+    labels[0] = 99                       # a singleton cluster scores 0
+    d = pairwise_distances(x)
+    assert _silhouette(d, labels) == pytest.approx(silhouette_score(d, labels, metric="precomputed"), abs=1e-12)
