@@ -187,30 +187,28 @@ CODENAMES = {START_SHEET: "Sheet1", TRANSACTIONS_SHEET: "Sheet2", settings.SHEET
 
 START_TEXT = (
     ("RFM customer segmentation", "title"),
-    ("This workbook runs the rfm_addin Python package from the RFM tab of the ribbon. Python with "
-     "rfm_addin installed (pip install rfm-addin) is needed on this computer; the workbook carries "
-     "xlwings' VBA itself.", None),
+    ("This workbook runs the rfm_addin Python package from the RFM tab of the ribbon.", None),
+    ("It needs Python with rfm_addin installed on this computer; xlwings' VBA is already inside the workbook.", None),
     ("", None),
     ("Try it in two minutes", "heading"),
     ("1. Enable macros when Excel asks (see the README if the file is blocked).", None),
     ("2. Go to the Transactions sheet (demo data: customer, order date, amount).", None),
-    ("3. Click RFM > Analyze sheet. New sheets appear: RFM Insights, RFM Customers, RFM Segments, "
-     "RFM Clusters, RFM K Selection, RFM Thresholds, RFM Quality.", None),
-    ("4. To analyze your own data, paste it on a sheet (a header row, then customer, date and amount "
-     "columns), select that sheet and click Analyze sheet again.", None),
+    ("3. Click RFM > Analyze sheet. New sheets appear: RFM Insights, RFM Customers, RFM Segments,", None),
+    ("    RFM Clusters, RFM K Selection, RFM Thresholds, RFM Quality.", None),
+    ("4. For your own data: paste it on a sheet (a header row, then customer, date and amount columns),", None),
+    ("    select that sheet and click Analyze sheet again.", None),
     ("", None),
     ("Buttons", "heading"),
     ("Analyze sheet: RFM scores, segments and clusters of the active sheet's transactions.", None),
     ("Cluster sheet: K-Means clusters of a sheet that already has one row per customer.", None),
     ("Settings: creates or resets the RFM Settings sheet (as-of date, bins, weights, k, column names).", None),
-    ("Import functions: makes RFM_TABLE, RFM_SCORE, RFM_SEGMENT and the other worksheet functions "
-     "available (Windows; needs 'Trust access to the VBA project object model'). The Examples sheet "
-     "uses them.", None),
-    ("Load from database, Share copy: answer that the feature is not available until it is installed.", None),
+    ("Import functions: makes RFM_TABLE, RFM_SCORE, RFM_SEGMENT and the other worksheet functions available", None),
+    ("    (Windows; needs 'Trust access to the VBA project object model'). The Examples sheet uses them.", None),
+    ("Load from database, Share copy: say so when the feature is not installed in this version.", None),
     ("Help: opens this sheet.", None),
     ("", None),
-    ("Re-running a button replaces only the sheets whose names start with \"RFM \" that the add-in wrote; "
-     "your data sheets are only read.", None),
+    ("Re-running a button replaces only the \"RFM ...\" sheets the add-in wrote; your data sheets are only read.",
+     None),
 )
 
 EXAMPLE_FORMULAS = (
@@ -239,12 +237,13 @@ def transactions_sheet() -> SheetSpec:
 
 def _write_start(book, sheet, formats: _Formats) -> None:
     heading = book.add_format({"bold": True, "font_size": 12})
-    wrap = book.add_format({"text_wrap": True, "valign": "top"})
-    sheet.set_column(0, 0, 110)
+    sheet.set_column(0, 0, 100)
+    sheet.set_landscape()
+    sheet.fit_to_pages(1, 0)
     for row, (text, kind) in enumerate(START_TEXT):
         if not text:
             continue
-        fmt = {"title": formats.title, "heading": heading}.get(kind, wrap)
+        fmt = {"title": formats.title, "heading": heading}.get(kind)
         sheet.write_string(row, 0, text, fmt)
 
 
@@ -291,6 +290,8 @@ def _xlsxwriter_bytes(vba: bytes) -> bytes:
     for i, (text,) in enumerate(settings.descriptions()):
         sheet.write_string(TABLE_START_ROW + i, settings.DESCRIPTION_COLUMN - 1, text, note)
     sheet.set_column(settings.DESCRIPTION_COLUMN - 1, settings.DESCRIPTION_COLUMN - 1, 80)
+    sheet.set_landscape()
+    sheet.fit_to_pages(1, 0)
     examples = book.add_worksheet(EXAMPLES_SHEET)
     _write_examples(book, examples, formats)
     config = book.add_worksheet(CONFIG_SHEET)
