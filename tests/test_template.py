@@ -17,6 +17,7 @@ import shutil
 import subprocess
 import xml.etree.ElementTree as ET
 import zipfile
+from pathlib import Path
 
 import openpyxl
 import pytest
@@ -25,7 +26,7 @@ from oletools.olevba import VBA_Parser
 from rfm_addin import demo_transactions
 from rfm_addin.excel import macros, settings, template
 
-TEMPLATE = template.repository_template()
+TEMPLATE = Path(__file__).resolve().parents[1] / template.TEMPLATE_NAME  # the committed file
 SHEETS = ["Start here", "Transactions", "RFM Settings", "Examples", "xlwings.conf"]
 SIGNATURE = re.compile(r"^\s*(?:Public\s+)?Sub\s+(\w+)\s*\(\s*(?:ByRef\s+)?control\s+As\s+IRibbonControl\s*\)",
                        re.IGNORECASE | re.MULTILINE)
