@@ -249,9 +249,7 @@ def _aggregate(rows, cancel, cust_codes, cust_ids, days, amounts, order_codes, a
     if order_codes is not None:
         p_orders = order_codes[purchase]
         with_id = p_orders >= 0
-        n_orders = int(order_codes.max()) + 2
-        pairs = pd.unique(p_codes[with_id].astype(np.int64) * n_orders + p_orders[with_id])
-        frequency = np.bincount(pairs // n_orders, minlength=n_ids)
+        frequency = _distinct_orders(p_codes[with_id], p_orders[with_id], int(order_codes.max()) + 1, n_ids)
         frequency += np.bincount(p_codes[~with_id], minlength=n_ids)
         report.add("rows_without_order", "Purchase rows without an order id", int((~with_id).sum()), "rows",
                    "counted as one order each")
@@ -281,6 +279,21 @@ def _aggregate(rows, cancel, cust_codes, cust_ids, days, amounts, order_codes, a
         index=pd.Index(cust_ids[ids].to_numpy(dtype=object), dtype=object),
     )
     return table
+
+
+def _distinct_orders(customers: np.ndarray, orders: np.ndarray, n_orders: int, n_customers: int) -> np.ndarray:
+    """Number of distinct orders per customer, from row-level customer and order codes.
+
+    Normally each order belongs to one customer: then it is one ``bincount`` over the
+    orders (no hashing of pairs). An order id shared by several customers (two systems
+    merged, say) is counted once per customer, through the (customer, order) pairs.
+    """
+    owner = np.full(n_orders, -1, dtype=np.int64)
+    owner[orders] = customers
+    if np.array_equal(owner[orders], customers):
+        return np.bincount(owner[owner >= 0], minlength=n_customers)
+    pairs = pd.unique(customers.astype(np.int64) * n_orders + orders)
+    return np.bincount(pairs // n_orders, minlength=n_customers)
 
 
 def _attach_kept(table, frame, keep_cols, rows, cust_codes, cust_ids) -> pd.DataFrame:

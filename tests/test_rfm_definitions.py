@@ -198,3 +198,11 @@ def test_default_as_of_is_day_after_latest_transaction():
     table = rfm.rfm_table(data)
     assert table.attrs["as_of"] == pd.Timestamp("2024-07-01")
     assert table["recency"].tolist() == [1, 61]      # 2024-05-01 + 61 days = 2024-07-01
+
+
+def test_an_order_id_shared_by_two_customers_counts_for_each():
+    data = pd.DataFrame({"InvoiceNo": ["1", "1", "2", "2", "3"], "CustomerID": ["A", "B", "A", "A", "B"],
+                         "InvoiceDate": ["2024-01-01", "2024-01-01", "2024-01-02", "2024-01-02", "2024-01-03"],
+                         "Amount": [1.0, 2.0, 3.0, 4.0, 5.0]})
+    table = rfm.rfm_table(data)
+    assert table["frequency"].tolist() == [2, 2]     # A: orders 1, 2; B: orders 1, 3
