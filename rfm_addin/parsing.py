@@ -22,7 +22,7 @@ from .errors import DataError
 #: Excel error values as they arrive in exports and through xlwings' err_to_str.
 EXCEL_ERRORS = frozenset({
     "#N/A", "#VALUE!", "#REF!", "#DIV/0!", "#NUM!", "#NAME?", "#NULL!", "#SPILL!", "#CALC!",
-    "#GETTING_DATA", "#FIELD!", "#BLOCKED!", "#CONNECT!", "#BUSY!", "#UNKNOWN!", "#N/A N/A",
+    "#GETTING_DATA", "#FIELD!", "#BLOCKED!", "#CONNECT!", "#BUSY!", "#UNKNOWN!", "#DATA!", "#N/A N/A",
 })
 
 #: Excel's last valid serial date (9999-12-31 in the 1900 system).

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import RfmError
+from ..parsing import EXCEL_ERRORS, serial_to_datetime
 
 #: Excel's grid.
 EXCEL_MAX_ROWS = 1_048_576
@@ -29,12 +30,6 @@ EXCEL_MAX_COLUMNS = 16_384
 
 #: Every message shown in a cell starts with this.
 ERROR_PREFIX = "#RFM!"
-
-#: Excel error values as xlwings' ``err_to_str`` delivers them.
-EXCEL_ERRORS = frozenset({
-    "#N/A", "#VALUE!", "#REF!", "#DIV/0!", "#NUM!", "#NAME?", "#NULL!", "#SPILL!", "#CALC!",
-    "#GETTING_DATA", "#FIELD!", "#BLOCKED!", "#CONNECT!", "#BUSY!", "#UNKNOWN!", "#DATA!",
-})
 
 _NONE_TYPE = type(None)
 _PLAIN_NUMBER = re.compile(r"^\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*$")
@@ -382,8 +377,7 @@ def excel_date(name: str, value: Any) -> pd.Timestamp | None:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         if not 1 <= value <= 2_958_465:
             raise ArgumentError(f"{name}: {value!r} is not a date.")
-        days = value + 1 if value < 61 else value
-        return (pd.Timestamp("1899-12-30") + pd.Timedelta(days=float(days))).normalize()
+        return pd.Timestamp(serial_to_datetime([value])[0]).normalize()
     if isinstance(value, dt.datetime | dt.date):
         return pd.Timestamp(value).normalize()
     if isinstance(value, str) and value.strip() not in EXCEL_ERRORS:
