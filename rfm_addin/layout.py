@@ -7,14 +7,23 @@ what the sheets contain.
 
 Every result is a named Excel Table with a header row (pivot tables, slicers and filters
 work at once) whose columns carry a number format kind from :data:`NUMBER_FORMATS`.
+
+Charts (:class:`ChartSpec`), colour scales (:class:`ConditionalFormatSpec`), segment
+colours (:data:`SEGMENT_COLOURS`), freeze panes and where each table and chart sits are
+described here too, as data that refers to tables and columns by name; the numbers behind
+every chart are a table on the same sheet, computed by :mod:`rfm_addin.summaries`.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+import re
+import zlib
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Iterable
 
 import numpy as np
 import pandas as pd
+
+from . import summaries
 
 if TYPE_CHECKING:  # pragma: no cover
     from .analysis import Analysis
@@ -81,27 +90,275 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "number": ("No.", "int"),
     "parameter": ("Parameter", "text"),
     "value": ("Value", "general"),
+    "top20_share": ("Revenue from the top 20% of customers", "share"),
+    "as_of": ("As of", "date"),
+    "clusters": ("Clusters", "int"),
+    "chosen_inertia": ("Chosen k", "decimal"),
+    "customer_share_cum": ("Share of customers (best first)", "share"),
+    "revenue_share_cum": ("Share of revenue", "share"),
+    "equal_share": ("If everyone spent the same", "share"),
 }
+
+
+#: One colour per default segment, used by every chart and table of a workbook (bars of the
+#: segment charts, the segment cells of the Summary and Segments tables). Light enough for
+#: black text on top. Segments of user rules get a colour of :data:`EXTRA_COLOURS`.
+SEGMENT_COLOURS: dict[str, str] = {
+    "Champions": "#57BB8A",
+    "Loyal Customers": "#9BD08A",
+    "Potential Loyalists": "#C8E6A0",
+    "New Customers": "#7FC8F8",
+    "Promising": "#B3DDF9",
+    "Need Attention": "#FFE08A",
+    "About To Sleep": "#FFC58A",
+    "At Risk": "#F4A261",
+    "Can't Lose Them": "#E88C73",
+    "Hibernating": "#C9B8A8",
+    "Lost": "#BDBDBD",
+}
+#: Colours of segments not in :data:`SEGMENT_COLOURS` (chosen by a stable hash of the name).
+EXTRA_COLOURS = ("#B39DDB", "#80CBC4", "#F48FB1", "#A5D6A7", "#FFF59D", "#90CAF9", "#FFAB91", "#CE93D8")
+#: Line colours of clusters 1, 2, ... (snake plot).
+CLUSTER_COLOURS = ("#4E79A7", "#F28E2B", "#E15759", "#76B7B2", "#59A14F", "#EDC948", "#B07AA1", "#FF9DA7",
+                   "#9C755F", "#BAB0AC")
+#: Colours of the two series of the K selection chart and of the chosen-k marker.
+K_COLOURS = {"inertia": "#4E79A7", "silhouette": "#F28E2B", "chosen_inertia": "#E15759"}
+#: 3-colour scale of the R x F heat maps: lowest, median, highest.
+HEAT_COLOURS = ("#F8F9FB", "#FFE699", "#63BE7B")
+
+
+def segment_colour(name: str) -> str:
+    """The colour of a segment in every chart and table (hex ``#RRGGBB``)."""
+    name = str(name)
+    if name in SEGMENT_COLOURS:
+        return SEGMENT_COLOURS[name]
+    return EXTRA_COLOURS[zlib.crc32(name.encode("utf-8")) % len(EXTRA_COLOURS)]
+
+
+def cluster_colour(position: int) -> str:
+    """The line colour of the ``position``-th cluster (0-based)."""
+    return CLUSTER_COLOURS[position % len(CLUSTER_COLOURS)]
 
 
 @dataclass
 class TableSpec:
-    """One Excel Table: its name, data (columns in order) and per-column format kinds."""
+    """One Excel Table: its name, data (columns in order) and per-column format kinds.
+
+    ``gap_before`` adds blank rows above the table (room for charts), ``fit_width`` False
+    leaves the column widths to other tables (long sentences overflow to the right), and
+    ``colour_by`` names a column whose cells are filled with :func:`segment_colour`.
+    """
 
     name: str
     frame: pd.DataFrame
     headers: list[str] = field(default_factory=list)
     formats: list[str] = field(default_factory=list)
+    gap_before: int = 0
+    fit_width: bool = True
+    colour_by: str | None = None
+
+
+@dataclass(frozen=True)
+class SeriesSpec:
+    """One chart series: a column of the chart's table (its header names the series)."""
+
+    column: str
+    secondary: bool = False
+    colour: str | None = None
+    line: bool = True
+    marker: str | None = None
+
+
+@dataclass
+class ChartSpec:
+    """One native Excel chart drawn from a table of the same sheet.
+
+    Attributes
+    ----------
+    name : str
+        Chart name (unique in the workbook).
+    kind : str
+        "bar" (horizontal), "column", "line" or "scatter" (lines between points).
+    title : str
+    table : str
+        Name of the table holding the data.
+    categories : str
+        Column of the categories (x values of a scatter chart).
+    series : list of SeriesSpec
+        Columns plotted, side by side in the table (the live writer sets them as one range).
+    anchor : (int, int)
+        0-based (row, column) of the cell under the chart's top-left corner.
+    size : (int, int)
+        Width and height in pixels.
+    x_title, y_title, y2_title : str
+        Axis titles (y2: the secondary value axis).
+    x_format, y_format, y2_format : str
+        Number formats of the axes (Excel codes).
+    point_colours : list of str, optional
+        One fill colour per category (segment colours of a bar chart).
+    reverse_categories : bool
+        Categories from the top down (bar charts list the first row at the top).
+    data_labels : bool
+        Show each bar's value.
+    """
+
+    name: str
+    kind: str
+    title: str
+    table: str
+    categories: str
+    series: list[SeriesSpec]
+    anchor: tuple[int, int]
+    size: tuple[int, int] = (520, 300)
+    x_title: str | None = None
+    y_title: str | None = None
+    y2_title: str | None = None
+    x_format: str | None = None
+    y_format: str | None = None
+    y2_format: str | None = None
+    point_colours: list[str] | None = None
+    reverse_categories: bool = False
+    data_labels: bool = False
+
+
+@dataclass
+class ConditionalFormatSpec:
+    """A 3-colour scale (lowest, 50th percentile, highest) over the data of table columns."""
+
+    table: str
+    columns: list[str]
+    colours: tuple[str, str, str] = HEAT_COLOURS
 
 
 @dataclass
 class SheetSpec:
-    """One sheet: a name (starting with :data:`SHEET_PREFIX`), a title, a note and tables."""
+    """One sheet: a name (starting with :data:`SHEET_PREFIX`), a title, a note and tables.
+
+    ``charts`` and ``conditional_formats`` refer to the sheet's tables by name. ``freeze``
+    keeps the rows down to a table's header in view (default: when the sheet has one table).
+    """
 
     name: str
     title: str
     note: str
     tables: list[TableSpec]
+    charts: list[ChartSpec] = field(default_factory=list)
+    conditional_formats: list[ConditionalFormatSpec] = field(default_factory=list)
+    freeze: bool | None = None
+
+    @property
+    def frozen_rows(self) -> int:
+        """Rows kept in view when scrolling (0: none): title, note and the table header."""
+        freeze = len(self.tables) == 1 if self.freeze is None else self.freeze
+        return TABLE_START_ROW if freeze and self.tables else 0
+
+
+def table_tops(spec: SheetSpec) -> list[int]:
+    """The 1-based header row of each table: the first at :data:`TABLE_START_ROW`, the next
+    two blank rows (plus its ``gap_before``) below the previous one's last row."""
+    tops, row = [], TABLE_START_ROW
+    for table in spec.tables:
+        row += table.gap_before
+        tops.append(row)
+        row += max(len(table.frame), 1) + 1 + 2
+    return tops
+
+
+@dataclass(frozen=True)
+class Cells:
+    """Where a column of a table is: 0-based header row, first and last data rows, column."""
+
+    header: int
+    first: int
+    last: int
+    column: int
+
+
+def locate(spec: SheetSpec, table: str, column: str) -> Cells:
+    """The cells of ``column`` of the table named ``table`` on a sheet (0-based)."""
+    for t, top in zip(spec.tables, table_tops(spec)):
+        if t.name == table:
+            position = list(t.frame.columns).index(column)
+            return Cells(top - 1, top, top - 1 + max(len(t.frame), 1), position)
+    raise KeyError(f"{spec.name}: no table {table!r}")
+
+
+# --------------------------------------------------------------------------------------
+# Names that Excel accepts
+# --------------------------------------------------------------------------------------
+_SHEET_FORBIDDEN = re.compile(r"[\[\]:*?/\\\x00-\x1f\x7f]")
+_CELL_LIKE = re.compile(r"^(?:[A-Za-z]{1,3}[0-9]+|[Rr][0-9]*[Cc][0-9]*|[RrCc])$")
+SHEET_NAME_MAX = 31
+TABLE_NAME_MAX = 255
+
+
+def sheet_name(name: str, taken: Iterable[str] = ()) -> str:
+    """A valid sheet name close to ``name``, unique (case-insensitively) among ``taken``.
+
+    Excel's rules: 1 to 31 characters, none of ``[ ] : * ? / \\``, no leading or trailing
+    apostrophe, not "History". Forbidden characters (and control characters) become "_";
+    a clash gets " (2)", " (3)"... within the 31 characters.
+    """
+    text = _SHEET_FORBIDDEN.sub("_", str(name)).strip().strip("'").strip()
+    if not text or text.casefold() == "history":
+        text = (text + " sheet").strip() if text else "Sheet"
+    text = text[:SHEET_NAME_MAX].rstrip().rstrip("'") or "Sheet"
+    used = {t.casefold() for t in taken}
+    candidate, k = text, 1
+    while candidate.casefold() in used:
+        k += 1
+        suffix = f" ({k})"
+        candidate = text[:SHEET_NAME_MAX - len(suffix)].rstrip().rstrip("'") + suffix
+    return candidate
+
+
+def table_name(name: str, taken: Iterable[str] = ()) -> str:
+    """A valid Excel table name close to ``name``, unique (case-insensitively) among ``taken``.
+
+    Excel's rules: starts with a letter or underscore; then letters, digits, underscores
+    and periods; at most 255 characters; not a cell reference ("A1", "R1C1", "R", "C").
+    Other characters become "_"; a clash gets "_2", "_3"...
+    """
+    text = "".join(ch if (ch.isalnum() and ch.isascii()) or ch in "_." or (ch.isalpha()) else "_"
+                   for ch in str(name))
+    if not text or not (text[0].isalpha() or text[0] == "_"):
+        text = "_" + text
+    if _CELL_LIKE.match(text):
+        text = "_" + text
+    text = text[:TABLE_NAME_MAX]
+    used = {t.casefold() for t in taken}
+    candidate, k = text, 1
+    while candidate.casefold() in used:
+        k += 1
+        suffix = f"_{k}"
+        candidate = text[:TABLE_NAME_MAX - len(suffix)] + suffix
+    return candidate
+
+
+def checked(sheets: list[SheetSpec]) -> list[SheetSpec]:
+    """The sheets with valid, unique sheet, table and chart names (references follow)."""
+    taken_sheets: list[str] = []
+    taken_tables: list[str] = []
+    taken_charts: list[str] = []
+    out = []
+    for spec in sheets:
+        name = sheet_name(spec.name, taken_sheets)
+        taken_sheets.append(name)
+        renamed = {}
+        tables = []
+        for t in spec.tables:
+            new = table_name(t.name, taken_tables)
+            taken_tables.append(new)
+            renamed[t.name] = new
+            tables.append(t if new == t.name else replace(t, name=new))
+        charts = []
+        for c in spec.charts:
+            chart = table_name(c.name, taken_charts)
+            taken_charts.append(chart)
+            charts.append(replace(c, name=chart, table=renamed.get(c.table, c.table)))
+        formats = [replace(f, table=renamed.get(f.table, f.table)) for f in spec.conditional_formats]
+        out.append(replace(spec, name=name, tables=tables, charts=charts, conditional_formats=formats))
+    return out
 
 
 #: Sheets of the Cluster button (a customer-level table clustered in place).
@@ -141,37 +398,147 @@ def _parameters_frame(analysis: "Analysis") -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["parameter", "value"])
 
 
+#: Rows a chart of the default height takes (300 px at 20 px a row), plus one blank row.
+CHART_ROWS = 16
+
+
+def _right_of(spec_tables: list[TableSpec], row: int = TABLE_START_ROW - 1) -> tuple[int, int]:
+    """Anchor one column to the right of the widest table, at ``row`` (0-based)."""
+    return row, max(t.frame.shape[1] for t in spec_tables) + 1
+
+
+def k_selection_sheet(name: str, table: str, k_selection: pd.DataFrame, title: str) -> SheetSpec:
+    """The K selection sheet: the table and a line chart of inertia and silhouette against k
+    (silhouette on the secondary axis; the chosen k a large marker on the inertia line)."""
+    spec = SheetSpec(name, title, K_SELECTION_NOTE + " The red marker is the chosen k.",
+                     [table_spec(table, summaries.k_chart_table(k_selection))])
+    if len(k_selection):
+        spec.charts.append(ChartSpec(
+            name=f"{table}_Chart", kind="line", title="Choosing k: inertia and silhouette", table=table,
+            categories="k",
+            series=[SeriesSpec("inertia", colour=K_COLOURS["inertia"], marker="circle"),
+                    SeriesSpec("silhouette", secondary=True, colour=K_COLOURS["silhouette"], marker="circle"),
+                    SeriesSpec("chosen_inertia", colour=K_COLOURS["chosen_inertia"], line=False, marker="diamond")],
+            anchor=_right_of(spec.tables), x_title="k (number of clusters)", y_title="Inertia (lower is tighter)",
+            y2_title="Silhouette (higher is better)", y_format="#,##0", y2_format="0.00"))
+    return spec
+
+
+def summary_sheet(analysis: "Analysis") -> SheetSpec:
+    """The "RFM Summary" sheet: headline figures, two segment charts, the findings as
+    sentences, and per segment its size, revenue share, description and action."""
+    as_of = f"{analysis.as_of:%Y-%m-%d}"
+    head = summaries.headline(analysis.customers, analysis.as_of, analysis.parameters.get("k", 0) or 0)
+    overview = summaries.segment_overview(analysis.segment_summary)
+    findings = pd.DataFrame({"number": range(1, len(analysis.insights) + 1), "finding": analysis.insights})
+    tables = [
+        table_spec("RFM_Headline", head),
+        table_spec("RFM_Insights", findings),
+        table_spec("RFM_Overview", overview),
+    ]
+    tables[1].gap_before = CHART_ROWS
+    tables[1].fit_width = False
+    tables[2].colour_by = "segment"
+    colours = [segment_colour(s) for s in overview["segment"]]
+    chart_row = TABLE_START_ROW - 1 + 2 + 1  # below the headline table and a blank row
+    charts = [] if overview.empty else [ChartSpec(
+        name="RFM_Chart_Segments", kind="bar", title="Share of customers and of revenue per segment",
+        table="RFM_Overview", categories="segment",
+        series=[SeriesSpec("customer_share", colour="#A6A6A6"), SeriesSpec("revenue_share")],
+        anchor=(chart_row, 0), size=(720, 300), y_format="0%", point_colours=colours, reverse_categories=True,
+        data_labels=True)]
+    basis = analysis.parameters.get("frequency_basis", "")
+    return SheetSpec("RFM Summary", "RFM summary",
+                     f"Customers as of {as_of}; frequency counts {basis}. Segments by revenue, highest first; "
+                     "each segment has one colour in every chart and table.", tables, charts=charts, freeze=False)
+
+
+def grid_sheet(analysis: "Analysis") -> SheetSpec:
+    """The R x F heat map: customers and average monetary value per (R, F) score cell."""
+    bins = int(analysis.parameters.get("bins", 5))
+    counts, means = summaries.rf_grid(analysis.customers, bins)
+    tables = []
+    for name, frame, kind, what in (("RFM_GridCustomers", counts, "int", "Customers"),
+                                    ("RFM_GridMonetary", means, "money", "Average monetary")):
+        data = frame.copy()
+        data.columns = [f"f{c}" for c in frame.columns]
+        data = data.reset_index()
+        headers = [f"R score \\ {what}"] + [f"F = {c}" for c in frame.columns]
+        tables.append(TableSpec(name, data, headers, ["score"] + [kind] * bins))
+    formats = [ConditionalFormatSpec(t.name, [c for c in t.frame.columns if c != "r_score"]) for t in tables]
+    return SheetSpec("RFM R x F Grid", "Recency x frequency heat map",
+                     "Rows: R score (5 = bought most recently), columns: F score (5 = buys most often). "
+                     "First table: customers per cell; second: their average monetary value. "
+                     "Greener is more.", tables, conditional_formats=formats, freeze=False)
+
+
+def clusters_sheet(analysis: "Analysis") -> SheetSpec:
+    """The cluster profiles, and the snake plot of standardised mean R, F, M per cluster."""
+    profile_frame = analysis.cluster_profile
+    spec = SheetSpec("RFM Clusters", "K-Means clusters",
+                     "Clusters numbered by mean monetary, highest first; each named after the segment of its "
+                     "center. Below: each cluster's mean recency, frequency and monetary value in standard "
+                     "deviations from the average customer (0 = average; recency above 0 = longer ago).",
+                     [table_spec("RFM_Clusters", profile_frame, index="cluster")], freeze=False)
+    if len(profile_frame):
+        means = summaries.standardised_cluster_means(analysis.customers)
+        snake = summaries.snake_table(means, profile_frame["cluster_name"])
+        spec.tables.append(TableSpec("RFM_ClusterSnake", snake, ["Metric"] + list(snake.columns[1:]),
+                                     ["text"] + ["decimal"] * (snake.shape[1] - 1)))
+        top = table_tops(spec)[1] - 1
+        spec.charts.append(ChartSpec(
+            name="RFM_Chart_ClusterSnake", kind="line", title="Cluster profiles (standardised means)",
+            table="RFM_ClusterSnake", categories="metric",
+            series=[SeriesSpec(c, colour=cluster_colour(i), marker="circle") for i, c in enumerate(snake.columns[1:])],
+            anchor=(top, snake.shape[1] + 1), y_title="Standard deviations from the average", y_format="0.0"))
+    return spec
+
+
+def pareto_sheet(analysis: "Analysis") -> SheetSpec:
+    """The Pareto (cumulative revenue) curve: its points, and a line chart of them."""
+    curve = summaries.pareto_curve(analysis.customers["monetary"])
+    spec = SheetSpec("RFM Pareto", "Where the revenue comes from",
+                     "Customers sorted by net spend, best first: the share of revenue the best x% of customers "
+                     "bring. The straight line is what equal spending would give.",
+                     [table_spec("RFM_Pareto", curve)])
+    spec.charts.append(ChartSpec(
+        name="RFM_Chart_Pareto", kind="scatter", title="Cumulative share of revenue", table="RFM_Pareto",
+        categories="customer_share_cum",
+        series=[SeriesSpec("revenue_share_cum", colour="#4E79A7"), SeriesSpec("equal_share", colour="#BAB0AC")],
+        anchor=_right_of(spec.tables), x_title="Share of customers (best first)", y_title="Share of revenue",
+        x_format="0%", y_format="0%"))
+    return spec
+
+
 def analysis_sheets(analysis: "Analysis") -> list[SheetSpec]:
-    """The result sheets of an analysis, in workbook order."""
+    """The result sheets of an analysis, in workbook order (the Summary first)."""
     customers = analysis.customers
     id_name = customers.index.name or "Customer"
     basis = analysis.parameters.get("frequency_basis", "")
     as_of = f"{analysis.as_of:%Y-%m-%d}"
-    findings = pd.DataFrame({"number": range(1, len(analysis.insights) + 1), "finding": analysis.insights})
-    return [
-        SheetSpec("RFM Insights", "Findings",
-                  f"Computed from the data, as of {as_of}.",
-                  [table_spec("RFM_Insights", findings)]),
+    segments = table_spec("RFM_Segments", analysis.segment_summary, index="segment")
+    segments.colour_by = "segment"
+    return checked([
+        summary_sheet(analysis),
         SheetSpec("RFM Customers", "Customers with RFM scores, segment and cluster",
                   f"One row per customer. Recency: days from the last purchase to {as_of}; frequency: {basis}; "
                   "monetary: net spend (returns subtract). Scores: higher is better.",
                   [table_spec("RFM_Customers", customers, index=id_name)]),
         SheetSpec("RFM Segments", "Segments",
                   "Customers, revenue and typical values per segment, most revenue first, "
-                  "with what each segment means and what to do.",
-                  [table_spec("RFM_Segments", analysis.segment_summary, index="segment")]),
-        SheetSpec("RFM Clusters", "K-Means clusters",
-                  "Clusters numbered by mean monetary, highest first; each named after the segment of its center.",
-                  [table_spec("RFM_Clusters", analysis.cluster_profile, index="cluster")]),
-        SheetSpec("RFM K Selection", "Choosing the number of clusters", K_SELECTION_NOTE,
-                  [table_spec("RFM_KSelection", analysis.k_selection)]),
+                  "with what each segment means and what to do.", [segments]),
+        grid_sheet(analysis),
+        clusters_sheet(analysis),
+        k_selection_sheet("RFM K Selection", "RFM_KSelection", analysis.k_selection,
+                          "Choosing the number of clusters"),
+        pareto_sheet(analysis),
         SheetSpec("RFM Thresholds", "What each score means",
                   "The range of values behind every R, F and M score.",
                   [table_spec("RFM_Thresholds", analysis.thresholds)]),
         SheetSpec("RFM Quality", "Data quality",
                   "Every cleaning step, counted; then the parameters of this analysis.",
                   [table_spec("RFM_Quality", analysis.quality), table_spec("RFM_Parameters", _parameters_frame(analysis))]),
-    ]
+    ])
 
 
 def cluster_sheets(frame: pd.DataFrame, keep: np.ndarray, labels: pd.Series, names: pd.Series,
@@ -190,6 +557,5 @@ def cluster_sheets(frame: pd.DataFrame, keep: np.ndarray, labels: pd.Series, nam
         SheetSpec(CLUSTER_SHEETS[1], "Cluster profiles",
                   "Customers, shares and typical recency, frequency and monetary value per cluster.",
                   [table_spec("RFM_ClusterProfile", profile_frame, index="cluster")]),
-        SheetSpec(CLUSTER_SHEETS[2], "Choosing the number of clusters",
-                  K_SELECTION_NOTE, [table_spec("RFM_ClusterK", k_selection)]),
+        k_selection_sheet(CLUSTER_SHEETS[2], "RFM_ClusterK", k_selection, "Choosing the number of clusters"),
     ]

@@ -19,8 +19,8 @@ import rfm_addin
 import rfm_addin.writers.xlsx as xlsx_writer
 from rfm_addin.cli import main
 
-SHEETS = ["RFM Insights", "RFM Customers", "RFM Segments", "RFM Clusters", "RFM K Selection", "RFM Thresholds",
-          "RFM Quality"]
+SHEETS = ["RFM Summary", "RFM Customers", "RFM Segments", "RFM R x F Grid", "RFM Clusters", "RFM K Selection",
+          "RFM Pareto", "RFM Thresholds", "RFM Quality"]
 CUSTOMER_HEADERS = ["CustomerID", "Recency (days)", "Frequency", "Monetary", "First purchase", "Last purchase",
                     "Avg order value", "R score", "F score", "M score", "RFM code", "RFM score", "Segment",
                     "Cluster", "Cluster name"]
@@ -83,8 +83,10 @@ def test_demo_sheet_names(demo):
 def test_demo_every_sheet_has_its_named_table_covering_header_and_rows(demo, capsys):
     _, wb = demo
     expected_tables = {
-        "RFM Insights": ["RFM_Insights"], "RFM Customers": ["RFM_Customers"], "RFM Segments": ["RFM_Segments"],
-        "RFM Clusters": ["RFM_Clusters"], "RFM K Selection": ["RFM_KSelection"],
+        "RFM Summary": ["RFM_Headline", "RFM_Insights", "RFM_Overview"], "RFM Customers": ["RFM_Customers"],
+        "RFM Segments": ["RFM_Segments"], "RFM R x F Grid": ["RFM_GridCustomers", "RFM_GridMonetary"],
+        "RFM Clusters": ["RFM_Clusters", "RFM_ClusterSnake"], "RFM K Selection": ["RFM_KSelection"],
+        "RFM Pareto": ["RFM_Pareto"],
         "RFM Thresholds": ["RFM_Thresholds"], "RFM Quality": ["RFM_Quality", "RFM_Parameters"],
     }
     customers = table_rows(wb["RFM Customers"])
@@ -133,9 +135,9 @@ def test_demo_headers_formats_and_freeze_panes(demo):
     assert seg.cell(5, headers.index("Revenue") + 1).number_format == "#,##0.00"
     shares = [seg.cell(r, 3).value for r in range(5, 5 + len(table_rows(seg)))]
     assert sum(shares) == pytest.approx(1.0)
-    assert [c.value for c in wb["RFM K Selection"][4]] == ["k", "Inertia", "Silhouette", "Chosen"]
+    assert [c.value for c in wb["RFM K Selection"][4]] == ["k", "Inertia", "Silhouette", "Chosen k", "Chosen"]
     assert [c.value for c in wb["RFM Quality"][4]] == ["Check", "Count", "Unit", "Amount", "Treatment"]
-    for name in SHEETS[:-1]:
+    for name in ("RFM Customers", "RFM Segments", "RFM K Selection", "RFM Pareto", "RFM Thresholds"):  # one table
         assert wb[name].freeze_panes == "A5", name
 
 

@@ -23,14 +23,34 @@ Text
     read it as a formula (``=``, ``+``, ``-``, ``@``, tab, carriage return) or convert it
     (numbers with leading zeros, dates, TRUE/FALSE): see :func:`convert.safe_text`.
 
+Charts, colour scales, colours, freeze panes
+    The layout's charts (:class:`~rfm_addin.layout.ChartSpec`) are added with
+    ``sheet.charts.add`` (anchored at their cell), ``chart.set_source_data`` (the series
+    columns, side by side, header row included, plotted by columns),
+    ``chart.set_x_axis_values`` (the category column), ``chart.title``, the axes' titles
+    and number formats and ``legend.position``; series colours, markers and the secondary
+    axis through the chart's series. The R x F heat maps get
+    ``Range.conditional_formats.add_color_scale`` (3 colours), segment cells
+    ``Range.color``, one-table sheets ``sheet.freeze_panes.freeze_at``. Everything
+    cosmetic is optional: an engine that lacks it raises ``NotImplementedError`` and the
+    data, tables and charts are still written (see :func:`_optional`).
+
 Remote engine
-    Number formats, tables, names, sheet operations and column autofit are all recorded
-    as actions. Reads come from the payload the client sent, so nothing here reads back
-    what it wrote: ranges are sized from the data written.
+    Number formats, tables, names, sheet operations, column autofit, charts (type, source,
+    x values, title, axes, legend, series colours, markers and axis group), colour scales,
+    cell colours and freeze panes are all recorded as actions. What it cannot do:
+    per-point colours of a bar (the segment colours of the Summary's bars; the bars get the
+    default series colours there, the table cells keep the segment colours) and data
+    labels (xlwings has no API for either); and it cannot index ``chart.series``
+    synchronously (that would need a read from Excel), so series are addressed by the
+    engine's own series object, built from the count this writer set (see
+    :func:`_series`). Reads come from the payload the client sent, so nothing here reads
+    back what it wrote: ranges are sized from the data written.
 """
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import math
 from typing import Any, Callable, Sequence
 
@@ -38,7 +58,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import RfmError
-from ..layout import NUMBER_FORMATS, TABLE_START_ROW, SheetSpec, TableSpec
+from ..layout import (NUMBER_FORMATS, TABLE_START_ROW, ChartSpec, ConditionalFormatSpec, SheetSpec, TableSpec,
+                      checked, locate, segment_colour, table_tops)
 from .convert import EXCEL_MAX_ROWS, safe_text
 
 #: Sheet-scoped defined name that marks a sheet as written by the add-in.
@@ -152,7 +173,7 @@ class _Plan:
 
 
 def _check_fits(spec: SheetSpec) -> None:
-    rows = TABLE_START_ROW - 1 + sum(max(len(t.frame), 1) + 1 + 2 for t in spec.tables)
+    rows = (table_tops(spec)[-1] + max(len(spec.tables[-1].frame), 1)) if spec.tables else TABLE_START_ROW
     if rows > EXCEL_MAX_ROWS:
         biggest = max(spec.tables, key=lambda t: len(t.frame))
         raise RfmError(f"The sheet {spec.name!r} would need {rows:,} rows ({len(biggest.frame):,} in "
@@ -179,6 +200,112 @@ def write_table(sheet: Any, spec: TableSpec, top: int, name: str) -> Any:
     return table
 
 
+def _optional(action: Callable[[], Any]) -> bool:
+    """Run a cosmetic step; an engine that lacks the feature skips it. Returns True when done."""
+    try:
+        action()
+    except NotImplementedError:
+        return False
+    return True
+
+
+#: xlwings chart type of each :attr:`ChartSpec.kind`.
+CHART_TYPES = {"bar": "bar_clustered", "column": "column_clustered", "line": "line_markers",
+               "scatter": "xy_scatter_lines_no_markers"}
+#: Points per pixel (chart sizes in the layout are pixels; xlwings takes points).
+POINTS_PER_PIXEL = 0.75
+
+
+def _series(chart: Any, index: int) -> Any:
+    """The ``index``-th (0-based) series of a chart this writer just created.
+
+    Desktop Excel indexes ``chart.series`` directly. The remote engine cannot (it would
+    have to read the series count from Excel), but it records series changes by position:
+    its own series object is built here from the count we set with the source data.
+    """
+    try:
+        return chart.series[index]
+    except NotImplementedError:
+        impl_module = importlib.import_module(type(chart.impl).__module__)
+        series_class = getattr(impl_module, "ChartSeries", None)
+        if series_class is None:
+            raise
+        import xlwings as xw
+
+        return xw.main.ChartSeries(impl=series_class(chart.impl, index + 1))
+
+
+def render_chart(sheet: Any, spec: SheetSpec, chart: ChartSpec) -> Any:
+    """Add one native chart of the layout, drawn from its table's cells."""
+    cats = locate(spec, chart.table, chart.categories)
+    cells = [locate(spec, chart.table, s.column) for s in chart.series]
+    first, last = min(c.column for c in cells), max(c.column for c in cells)
+    if last - first + 1 != len(cells):
+        raise RfmError(f"Chart {chart.name}: its series must be side by side in {chart.table}.")
+    row, col = chart.anchor
+    width, height = chart.size
+    xl = sheet.charts.add(width=width * POINTS_PER_PIXEL, height=height * POINTS_PER_PIXEL,
+                          chart_type=CHART_TYPES[chart.kind], name=chart.name, anchor=sheet.range((row + 1, col + 1)))
+    xl.set_source_data(sheet.range((cats.header + 1, first + 1), (cats.last + 1, last + 1)), plot_by="columns")
+    xl.set_x_axis_values(sheet.range((cats.first + 1, cats.column + 1), (cats.last + 1, cats.column + 1)))
+    xl.title = chart.title
+    category, value = xl.category_axis, xl.value_axis
+    if chart.x_title:
+        _optional(lambda: setattr(category, "title", chart.x_title))
+    if chart.x_format:
+        _optional(lambda: setattr(category, "number_format", chart.x_format))
+    if chart.reverse_categories:
+        _optional(lambda: setattr(category, "reverse_order", True))
+    if chart.y_title:
+        _optional(lambda: setattr(value, "title", chart.y_title))
+    if chart.y_format:
+        _optional(lambda: setattr(value, "number_format", chart.y_format))
+    for position in sorted(range(len(chart.series)), key=lambda i: cells[i].column):
+        s = chart.series[position]
+        props: dict[str, Any] = {}
+        if s.secondary:
+            props["axis_group"] = "secondary"
+        if s.colour:
+            props["line_color" if chart.kind in ("line", "scatter") else "fill_color"] = s.colour
+        if s.marker and chart.kind in ("line", "scatter"):
+            props["marker_style"] = s.marker
+            if s.colour:
+                props.update(marker_foreground_color=s.colour, marker_background_color=s.colour)
+            if not s.line:
+                props["marker_size"] = 9
+        if props:
+            index = cells[position].column - first
+            # A marker-only series (the chosen k) has one value, so no line is drawn anyway.
+            _optional(lambda: _series(xl, index).set(**props))
+    if any(s.secondary for s in chart.series):
+        axis = xl.secondary_value_axis
+        if chart.y2_title:
+            _optional(lambda: setattr(axis, "title", chart.y2_title))
+        if chart.y2_format:
+            _optional(lambda: setattr(axis, "number_format", chart.y2_format))
+    if len(chart.series) > 1:
+        _optional(lambda: setattr(xl.legend, "position", "bottom"))
+    else:
+        _optional(lambda: setattr(xl.legend, "visible", False))
+    return xl
+
+
+def render_conditional_format(sheet: Any, spec: SheetSpec, cf: ConditionalFormatSpec) -> None:
+    """A 3-colour scale (lowest, 50th percentile, highest) over table columns' data cells."""
+    cells = [locate(spec, cf.table, c) for c in cf.columns]
+    area = sheet.range((cells[0].first + 1, min(c.column for c in cells) + 1),
+                       (cells[0].last + 1, max(c.column for c in cells) + 1))
+    _optional(lambda: area.conditional_formats.add_color_scale(list(cf.colours)))
+
+
+def _colour_cells(sheet: Any, table: TableSpec, top: int) -> None:
+    """Fill the cells of the table's ``colour_by`` column with the segment colours."""
+    j = list(table.frame.columns).index(table.colour_by) + 1
+    for i, value in enumerate(table.frame[table.colour_by].tolist(), start=top + 1):
+        if not _optional(lambda: setattr(sheet.range((i, j)), "color", segment_colour(value))):
+            return
+
+
 def render_sheet(sheet: Any, spec: SheetSpec, table_names: dict[str, str]) -> list[tuple[Any, str]]:
     """Write a layout sheet into an empty sheet; return (table, final name) pairs."""
     sheet.range("A1").value = [[safe_text(spec.title)], [safe_text(spec.note)]]
@@ -188,11 +315,17 @@ def render_sheet(sheet: Any, spec: SheetSpec, table_names: dict[str, str]) -> li
     except Exception:  # cosmetic; an engine without font support still gets the data
         pass
     tables = []
-    top = TABLE_START_ROW
-    for table in spec.tables:
+    for table, top in zip(spec.tables, table_tops(spec)):
         written = write_table(sheet, table, top, table_names.get(table.name, table.name))
         tables.append((written, table.name))
-        top += max(len(table.frame), 1) + 1 + 2
+        if table.colour_by:
+            _colour_cells(sheet, table, top)
+    for cf in spec.conditional_formats:
+        render_conditional_format(sheet, spec, cf)
+    if spec.frozen_rows:
+        _optional(lambda: sheet.freeze_panes.freeze_at(f"1:{spec.frozen_rows}"))
+    for chart in spec.charts:
+        render_chart(sheet, spec, chart)
     return tables
 
 
@@ -222,7 +355,7 @@ def write_sheets(book: Any, specs: Sequence[SheetSpec], progress: Progress | Non
         A sheet or table name the add-in needs is taken by the user, or a result does not
         fit on a sheet; nothing has been written then.
     """
-    plan = _Plan(book, specs)
+    plan = _Plan(book, checked(list(specs)))
     say = progress or (lambda text: None)
     added: list[Any] = []
     renames: list[tuple[Any, str]] = []

@@ -1,7 +1,10 @@
 """Render the layout (:mod:`rfm_addin.layout`) into a new .xlsx file with XlsxWriter.
 
 XlsxWriter writes new workbooks with real Excel Tables and number formats (openpyxl is
-kept for reading and editing existing files). Text from the data is always written with
+kept for reading and editing existing files). Charts (:class:`~rfm_addin.layout.ChartSpec`)
+become native, editable Excel charts whose series refer to the cells of their table;
+colour scales (:class:`~rfm_addin.layout.ConditionalFormatSpec`) become 3-colour-scale
+conditional formats; segment cells are filled with the segment's colour. Text from the data is always written with
 ``write_string``: a customer id such as ``=HYPERLINK(...)`` or ``@SUM(1)`` stays text and
 never becomes a formula or a link.
 """
@@ -15,7 +18,8 @@ import numpy as np
 import pandas as pd
 import xlsxwriter
 
-from ..layout import NUMBER_FORMATS, TABLE_START_ROW, SheetSpec, TableSpec, analysis_sheets
+from ..layout import (NUMBER_FORMATS, ChartSpec, ConditionalFormatSpec, SheetSpec, TableSpec, analysis_sheets,
+                      checked, locate, segment_colour, table_tops)
 from .safe import atomic_write
 
 #: Workbook options that stop XlsxWriter from turning text into formulas, links or numbers.
@@ -72,7 +76,7 @@ def _width(header: str, values: pd.Series, kind: str) -> float:
 
 
 class _Formats:
-    """Cache of XlsxWriter formats by number-format kind."""
+    """Cache of XlsxWriter formats by number-format kind (and fill colour)."""
 
     def __init__(self, book):
         self.book = book
@@ -80,25 +84,35 @@ class _Formats:
         self.title = book.add_format({"bold": True, "font_size": 14})
         self.note = book.add_format({"italic": True, "font_color": "#595959"})
 
-    def __call__(self, kind: str):
-        if kind not in self.cache:
+    def __call__(self, kind: str, fill: str | None = None):
+        key = (kind, fill)
+        if key not in self.cache:
             props = {"num_format": NUMBER_FORMATS[kind]}
             if kind == "text":
                 props = {"num_format": "@", "text_wrap": False}
-            self.cache[kind] = self.book.add_format(props)
-        return self.cache[kind]
+            if fill:
+                props["bg_color"] = fill
+                props["pattern"] = 1
+            self.cache[key] = self.book.add_format(props)
+        return self.cache[key]
 
 
 def _write_table(sheet, spec: TableSpec, top: int, formats: _Formats, widths: dict) -> int:
-    """Write one table with its header at row ``top``; return the row after it."""
+    """Write one table with its header at row ``top`` (0-based); return the row after it."""
     frame = spec.frame
     n_rows = max(len(frame), 1)
     for c, column in enumerate(frame.columns):
-        fmt = formats(spec.formats[c])
+        kind = spec.formats[c]
         values = frame[column].tolist()
-        for r, value in enumerate(values, start=top + 1):
-            _write_cell(sheet, r, c, value, fmt)
-        widths[c] = max(widths.get(c, 0), _width(spec.headers[c], frame[column], spec.formats[c]))
+        if column == spec.colour_by:
+            for r, value in enumerate(values, start=top + 1):
+                _write_cell(sheet, r, c, value, formats(kind, segment_colour(value)))
+        else:
+            fmt = formats(kind)
+            for r, value in enumerate(values, start=top + 1):
+                _write_cell(sheet, r, c, value, fmt)
+        if spec.fit_width:
+            widths[c] = max(widths.get(c, 0), _width(spec.headers[c], frame[column], kind))
     sheet.add_table(top, 0, top + n_rows, len(frame.columns) - 1, {
         "name": spec.name,
         "style": "Table Style Medium 2",
@@ -107,19 +121,103 @@ def _write_table(sheet, spec: TableSpec, top: int, formats: _Formats, widths: di
     return top + n_rows + 1
 
 
+#: XlsxWriter chart type (and subtype) of each :attr:`ChartSpec.kind`.
+_CHART_TYPES = {"bar": {"type": "bar"}, "column": {"type": "column"}, "line": {"type": "line"},
+                "scatter": {"type": "scatter", "subtype": "straight"}}
+
+
+def _axis(title: str | None, num_format: str | None, **extra) -> dict:
+    axis = {"major_gridlines": {"visible": False}} if extra.pop("no_grid", False) else {}
+    if title:
+        axis["name"] = title
+    if num_format:
+        axis["num_format"] = num_format
+    axis.update(extra)
+    return axis
+
+
+def _colour_props(kind: str, colour: str | None, line: bool) -> dict:
+    props: dict = {}
+    if kind in ("line", "scatter"):
+        props["line"] = {"none": True} if not line else ({"color": colour, "width": 2.25} if colour else {"width": 2.25})
+    elif colour:
+        props["fill"] = {"color": colour}
+        props["border"] = {"none": True}
+    return props
+
+
+def render_chart(book, sheet, sheet_spec: SheetSpec, chart: ChartSpec) -> None:
+    """Add one native chart of the layout to a sheet; its series refer to table cells."""
+    xl_chart = book.add_chart(dict(_CHART_TYPES[chart.kind]))
+    cats = locate(sheet_spec, chart.table, chart.categories)
+    name = sheet_spec.name
+    for s in chart.series:
+        cells = locate(sheet_spec, chart.table, s.column)
+        series = {
+            "name": [name, cells.header, cells.column],
+            "categories": [name, cats.first, cats.column, cats.last, cats.column],
+            "values": [name, cells.first, cells.column, cells.last, cells.column],
+        }
+        series.update(_colour_props(chart.kind, s.colour, s.line))
+        if s.marker:
+            marker = {"type": s.marker, "size": 9 if not s.line else 6}
+            if s.colour:
+                marker.update(fill={"color": s.colour}, border={"color": s.colour})
+            series["marker"] = marker
+        if s.secondary:
+            series["y2_axis"] = True
+        if chart.point_colours and s.colour is None:
+            series["points"] = [{"fill": {"color": c}, "border": {"none": True}} for c in chart.point_colours]
+        if chart.kind in ("bar", "column"):
+            series["gap"] = 60
+        if chart.data_labels:
+            series["data_labels"] = {"value": True, "num_format": chart.y_format or "General"}
+        xl_chart.add_series(series)
+    xl_chart.set_title({"name": chart.title, "name_font": {"size": 12}})
+    # Reversed categories (first row on top) keep the value axis at the bottom by crossing at the maximum.
+    category_axis = _axis(chart.x_title, chart.x_format,
+                          **({"reverse": True, "crossing": "max"} if chart.reverse_categories else {}))
+    value_axis = _axis(chart.y_title, chart.y_format)
+    if chart.kind == "bar":  # XlsxWriter's x axis of a bar chart is its (horizontal) value axis
+        xl_chart.set_x_axis(value_axis)
+        xl_chart.set_y_axis(category_axis)
+    else:
+        xl_chart.set_x_axis(category_axis)
+        xl_chart.set_y_axis(value_axis)
+    if any(s.secondary for s in chart.series):
+        xl_chart.set_y2_axis(_axis(chart.y2_title, chart.y2_format))
+    xl_chart.set_legend({"position": "bottom"} if len(chart.series) > 1 else {"none": True})
+    xl_chart.set_size({"width": chart.size[0], "height": chart.size[1]})
+    row, col = chart.anchor
+    sheet.insert_chart(row, col, xl_chart, {"object_position": 1, "description": chart.title})
+
+
+def render_conditional_format(sheet, sheet_spec: SheetSpec, spec: ConditionalFormatSpec) -> None:
+    """A 3-colour scale (lowest, 50th percentile, highest) over table columns' data cells."""
+    cells = [locate(sheet_spec, spec.table, c) for c in spec.columns]
+    low, mid, high = spec.colours
+    sheet.conditional_format(cells[0].first, min(c.column for c in cells), cells[0].last,
+                             max(c.column for c in cells),
+                             {"type": "3_color_scale", "min_color": low, "mid_color": mid, "max_color": high,
+                              "mid_type": "percentile", "mid_value": 50})
+
+
 def render_sheet(book, spec: SheetSpec, formats: _Formats) -> None:
     """Add one sheet of the layout to an open XlsxWriter workbook."""
     sheet = book.add_worksheet(spec.name)
     sheet.write_string(0, 0, spec.title, formats.title)
     sheet.write_string(1, 0, spec.note, formats.note)
     widths: dict[int, float] = {}
-    row = TABLE_START_ROW - 1
-    for table in spec.tables:
-        row = _write_table(sheet, table, row, formats, widths) + 2
+    for table, top in zip(spec.tables, table_tops(spec)):
+        _write_table(sheet, table, top - 1, formats, widths)
     for col, width in widths.items():
         sheet.set_column(col, col, width)
-    if len(spec.tables) == 1:
-        sheet.freeze_panes(TABLE_START_ROW, 0)
+    if spec.frozen_rows:
+        sheet.freeze_panes(spec.frozen_rows, 0)
+    for cf in spec.conditional_formats:
+        render_conditional_format(sheet, spec, cf)
+    for chart in spec.charts:
+        render_chart(book, sheet, spec, chart)
 
 
 def write_sheets(sheets: list[SheetSpec], path: str | os.PathLike, properties: dict | None = None,
@@ -129,8 +227,11 @@ def write_sheets(sheets: list[SheetSpec], path: str | os.PathLike, properties: d
     def write(temp: str) -> None:
         book = xlsxwriter.Workbook(temp, SAFE_OPTIONS)
         formats = _Formats(book)
-        for spec in sheets:
+        for spec in checked(list(sheets)):
             render_sheet(book, spec, formats)
+            sheet = book.get_worksheet_by_name(spec.name)
+            sheet.set_landscape()
+            sheet.fit_to_pages(1, 0)  # printed (or converted to PDF) one page wide
         if properties:
             book.set_properties(properties)
         book.close()
@@ -143,6 +244,6 @@ def write_analysis(analysis, path: str | os.PathLike, inputs: tuple = ()) -> str
     properties = {
         "title": f"RFM analysis as of {analysis.as_of:%Y-%m-%d}",
         "subject": "Customer segmentation (RFM scores, segments, K-Means clusters)",
-        "comments": "Generated by rfm_addin",
+        "comments": f"Generated by rfm_addin; as of {analysis.as_of:%Y-%m-%d}",
     }
     return write_sheets(analysis_sheets(analysis), path, properties, inputs)

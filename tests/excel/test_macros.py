@@ -56,8 +56,8 @@ EXPECTED_CUSTOMERS = [  # sorted by id as text ("=" before letters); codes stay 
     ["C", 5.0, 2.0, 50.0, "2024-02-10", "2024-03-26", 25.0, 3.0, 2.0, 4.0, "'324", 3.0, "Need Attention"],
     ["D", 3.0, 4.0, 40.0, "2024-01-05", "2024-03-28", 10.0, 4.0, 4.0, 3.0, "'443", 11 / 3, "Loyal Customers"],
 ]
-LAYOUT_SHEETS = ["RFM Insights", "RFM Customers", "RFM Segments", "RFM Clusters", "RFM K Selection",
-                 "RFM Thresholds", "RFM Quality"]
+LAYOUT_SHEETS = ["RFM Summary", "RFM Customers", "RFM Segments", "RFM R x F Grid", "RFM Clusters",
+                 "RFM K Selection", "RFM Pareto", "RFM Thresholds", "RFM Quality"]
 
 
 def values_written(book, sheet_position: int, start_row: int, start_column: int = 0) -> list[list]:
@@ -71,7 +71,7 @@ def test_analyze_writes_the_layout_sheets(make_book):
     book = make_book([sheet("Data", transactions()), SETTINGS])
     macros.analyze_sheet(book)
     assert [a["args"][1] for a in by_func(book, "addSheet")] == LAYOUT_SHEETS
-    assert [a["args"][0] for a in by_func(book, "addSheet")] == list(range(2, 9))  # after the last sheet
+    assert [a["args"][0] for a in by_func(book, "addSheet")] == list(range(2, 11))  # after the last sheet
     assert not by_func(book, "alert")
     # The source and settings sheets (positions 0 and 1) are never written.
     assert not [a for a in actions(book) if a["sheet_position"] in (0, 1) and a["func"] != "addSheet"]
@@ -109,16 +109,18 @@ def test_analyze_tables_are_named_and_sized_from_the_data(make_book):
     macros.analyze_sheet(book)
     tables = {a["args"][3]: (a["sheet_position"], a["args"][0]) for a in by_func(book, "addTable")}
     assert tables["RFM_Customers"] == (3, "$A$4:$O$9")
-    assert tables["RFM_KSelection"] == (6, "$A$4:$D$6")  # k = 2, 3
-    assert tables["RFM_Thresholds"] == (7, "$A$4:$F$19")  # 3 metrics x 5 scores
+    assert tables["RFM_KSelection"] == (7, "$A$4:$E$6")  # k = 2, 3 (and the chosen-k column)
+    assert tables["RFM_Thresholds"] == (9, "$A$4:$F$19")  # 3 metrics x 5 scores
     assert tables["RFM_Clusters"][1].startswith("$A$4:") and tables["RFM_Clusters"][1].endswith("$6")
-    segments = values_written(book, 4, 3)
+    segments = values_written(book, 4, 3)  # "RFM Segments"
     assert [row[0] for row in segments[1:]] == ["Champions", "Need Attention", "Loyal Customers", "At Risk",
                                                 "Lost"]  # most revenue first: 100, 50, 40, 30, 10
     assert [row[1] for row in segments[1:]] == [1.0] * 5
-    assert set(tables) == {"RFM_Insights", "RFM_Customers", "RFM_Segments", "RFM_Clusters", "RFM_KSelection",
+    assert set(tables) == {"RFM_Headline", "RFM_Insights", "RFM_Overview", "RFM_GridCustomers", "RFM_GridMonetary",
+                           "RFM_ClusterSnake", "RFM_Pareto",
+                           "RFM_Customers", "RFM_Segments", "RFM_Clusters", "RFM_KSelection",
                            "RFM_Thresholds", "RFM_Quality", "RFM_Parameters"}
-    quality = values_written(book, 8, 3)
+    quality = values_written(book, 10, 3)
     assert quality[0][0] == "Check"
     assert ["Blank rows skipped", 1.0] == quality[[r[0] for r in quality].index("Blank rows skipped")][:2]
 
@@ -143,7 +145,7 @@ def test_rerun_replaces_only_owned_sheets(make_book):
     macros.analyze_sheet(book)
     assert not by_func(book, "alert")
     added = [a["args"][1] for a in by_func(book, "addSheet")]
-    assert added[1] == "RFM~2" and added[0] == "RFM Insights"  # written beside the old one first
+    assert added[1] == "RFM~2" and added[0] == "RFM Summary"  # written beside the old one first
     new_tables = [a["args"][3] for a in by_func(book, "addTable")]
     assert "RFM_Customers_new" in new_tables and "RFM_Customers" not in new_tables
     deletes = by_func(book, "sheetDelete")
@@ -222,7 +224,7 @@ def test_cluster_sheet_saas_table(make_book):
         ["dune", 200.0, 1.0, 20.0, 2], ["echo", 210.0, 2.0, 30.0, 2], ["fern", 220.0, 1.0, 40.0, 2]]
     tables = {a["args"][3]: a["args"][0] for a in by_func(book, "addTable")}
     assert tables == {"RFM_ClusteredData": "$A$4:$F$10", "RFM_ClusterProfile": "$A$4:$M$6",
-                      "RFM_ClusterK": "$A$4:$D$6"}
+                      "RFM_ClusterK": "$A$4:$E$6"}
     profile = values_written(book, 3, 3)
     assert profile[0][:4] == ["Cluster", "Cluster name", "Customers", "Share of customers"]
     assert [row[0] for row in profile[1:]] == [1, 2]
@@ -305,7 +307,7 @@ def test_book_caller_is_the_default(make_book):
         macros.analyze_sheet()
     finally:
         del type(book)._mock_caller
-    assert len(by_func(book, "addSheet")) == 7
+    assert len(by_func(book, "addSheet")) == len(LAYOUT_SHEETS)
 
 
 def test_status_bar_and_alert_on_desktop_like_app():
