@@ -74,6 +74,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("-o", "--output-dir", default="rfm-demo", help="folder for the demo files (default: rfm-demo)")
     demo.add_argument("--customers", type=int, default=1000, help="number of demo customers (default 1000)")
     _analysis_options(demo, with_columns=False)
+
+    tpl = sub.add_parser("template", help="write the Excel workbook template (RFM ribbon, VBA callbacks, demo data)")
+    tpl.add_argument("output", nargs="?", default="workbook_template.xlsm",
+                     help="workbook to write (default: workbook_template.xlsm in the current folder)")
     return parser
 
 
@@ -181,12 +185,18 @@ def _cmd_demo(args) -> None:
     _report(analysis, written, args.quiet)
 
 
+def _cmd_template(args) -> None:
+    from .excel.template import build_template
+
+    print(f"Workbook template: {build_template(args.output)}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``rfm-addin``; returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        {"analyze": _cmd_analyze, "demo": _cmd_demo}[args.command](args)
+        {"analyze": _cmd_analyze, "demo": _cmd_demo, "template": _cmd_template}[args.command](args)
     except RfmError as exc:
         if sys.stderr.isatty():
             sys.stderr.write("\r\033[K")
