@@ -109,10 +109,13 @@ def analyze(
     first_row: int = 2,
     sample_size: int = SILHOUETTE_SAMPLE,
     progress: Callable[[str], None] | None = None,
+    table: str | None = None,
+    query: str | None = None,
 ) -> Analysis:
     """Run the full RFM analysis on a transactions table.
 
-    Parameters are those of :func:`rfm_table`, :func:`score`, :func:`segment` and
+    Parameters are those of :func:`rfm_table` (including the sources it accepts and
+    ``table``/``query``), :func:`score`, :func:`segment` and
     :func:`cluster`; ``weights`` serves both the combined score and the clustering.
     ``progress`` is called with a short text at each step (the CLI shows it on a terminal,
     the ribbon on Excel's status bar).
@@ -128,7 +131,8 @@ def analyze(
     say = progress or (lambda text: None)
     say("Reading transactions")
     base: RfmResult = compute_rfm(transactions, customer, date, amount, order, as_of, keep, decimal, thousands,
-                                  dayfirst=dayfirst, date_system=date_system, first_row=first_row)
+                                  dayfirst=dayfirst, date_system=date_system, first_row=first_row,
+                                  table=table, query=query, progress=say)
     table = base.table
     say(f"Scoring {len(table):,} customers")
     scored = score(table, bins=bins, weights=weights, method=method)

@@ -125,8 +125,24 @@ def compute_rfm(
     dayfirst: bool | None = None,
     date_system: int = 1900,
     first_row: int = 2,
+    table: str | None = None,
+    query: str | None = None,
+    progress=None,
 ) -> RfmResult:
-    """Build the customer table and its quality report; see :func:`rfm_table` for parameters."""
+    """Build the customer table and its quality report; see :func:`rfm_table` for parameters.
+
+    ``progress`` (a callable taking a short text) hears how long an engine has been working.
+    """
+    if not isinstance(transactions, pd.DataFrame):
+        from .sources import engine_rfm, is_engine_source
+
+        if is_engine_source(transactions, table, query):
+            result = engine_rfm(transactions, customer, date, amount, order, as_of, keep, table=table,
+                                query=query, progress=progress)
+            if result is not None:
+                return result
+    elif table is not None or query is not None:
+        raise RfmError("table= and query= go with a connection URL or name, not with a DataFrame.")
     frame, first_row, date_system = _as_frame(transactions, first_row, date_system)
     if decimal not in (".", ","):
         raise RfmError(f"decimal must be '.' or ',', not {decimal!r}.")
@@ -319,14 +335,22 @@ def rfm_table(
     dayfirst: bool | None = None,
     date_system: int = 1900,
     first_row: int = 2,
+    table: str | None = None,
+    query: str | None = None,
 ) -> pd.DataFrame:
     """One row per customer with recency, frequency and monetary value.
 
     Parameters
     ----------
-    transactions : DataFrame or path
-        One row per transaction (or per order line). A path to a CSV, XLSX or Parquet file
-        is read first.
+    transactions : DataFrame, path, glob, Ibis table or connection
+        One row per transaction (or per order line). A DataFrame (or an XLSX file, or a
+        CSV/Parquet file with text dates or amounts) is cleaned in pandas. Parquet and CSV
+        files with typed columns, globs (``transactions/*.parquet``) and folders are
+        aggregated by an embedded DuckDB; an Ibis table expression or Spark DataFrame by
+        its engine; a URL (``duckdb:///shop.duckdb``, ``postgresql://user@host/db``) or a
+        named connection (see :mod:`rfm_addin.sources.connections`) with ``table`` or
+        ``query`` by that database. Same rules, same result; only one row per customer
+        leaves the engine. Needs ``pip install "rfm-addin[sql]"``.
     customer, date, amount, order : str, optional
         Column names; None detects them from common headers (CustomerID, InvoiceDate,
         Amount / Sales / Revenue or Quantity x UnitPrice, InvoiceNo...). Without an order
@@ -348,6 +372,9 @@ def rfm_table(
     first_row : int
         Row number of the first data row in the source, for error messages (2 for a sheet
         or CSV whose header is row 1).
+    table, query : str, optional
+        With a connection URL or name: the table to read (checked and quoted, never
+        inserted into SQL) or a SELECT query of your own.
 
     Returns
     -------
@@ -364,7 +391,7 @@ def rfm_table(
         Missing or ambiguous columns, unreadable values (naming rows and column), no data.
     """
     result = compute_rfm(transactions, customer, date, amount, order, as_of, keep, decimal, thousands,
-                         dayfirst=dayfirst, date_system=date_system, first_row=first_row)
+                         dayfirst=dayfirst, date_system=date_system, first_row=first_row, table=table, query=query)
     table = result.table
     table.attrs.update(as_of=result.as_of, frequency_basis=result.frequency_basis)
     return table

@@ -1,0 +1,222 @@
+"""Transactions beyond a DataFrame: files, databases and Spark, aggregated inside the engine.
+
+:func:`engine_rfm` is what :func:`rfm_addin.rfm_table` / :func:`rfm_addin.analyze` call
+for a non-DataFrame source:
+
+- a Parquet file, a glob (``transactions/*.parquet``, ``exports/*.csv``) or a folder of
+  Parquet or CSV files, read by an embedded DuckDB (ids read as text). A single Parquet
+  file whose columns are not typed (text dates or amounts), a single CSV file (the
+  reader knows dialects, encodings and title rows and numbers bad rows) and XLSX files
+  go to the DataFrame path instead;
+- an Ibis table expression (any Ibis backend: DuckDB, PostgreSQL, Spark...);
+- a Spark DataFrame (through Ibis' PySpark backend);
+- a connection URL (``duckdb:///path.duckdb``, ``postgresql://user@host/db``) or the name
+  of a connection kept outside the workbook (:mod:`.connections`), with ``table=`` or
+  ``query=``.
+
+The cleaning, aggregation and quality counts are one Ibis expression
+(:func:`.ibis_rfm.customer_expression`); only one row per customer comes back.
+Optional dependencies: ``pip install "rfm-addin[sql]"`` (Ibis, DuckDB, PostgreSQL
+driver) and ``"rfm-addin[spark]"``.
+"""
+from __future__ import annotations
+
+import os
+import threading
+import time
+from typing import Any, Callable
+
+import pandas as pd
+
+from ..columns import resolve_columns
+from ..errors import RfmError
+from .connections import (MissingExtra, connect_url, expand_path, is_url, named_url, open_table, read_files,
+                          require_ibis)
+
+__all__ = ["MissingExtra", "engine_rfm", "is_engine_source"]
+
+#: Single files up to this size are re-read by the DataFrame path to explain bad values by row.
+_EXPLAIN_LIMIT = 200_000_000
+
+
+def _is_ibis_table(obj: Any) -> bool:
+    return type(obj).__module__.startswith("ibis.") and type(obj).__name__ == "Table"
+
+
+def _is_spark_frame(obj: Any) -> bool:
+    return type(obj).__module__.startswith("pyspark.sql") and type(obj).__name__ == "DataFrame"
+
+
+def is_engine_source(transactions: Any, table: str | None = None, query: str | None = None) -> bool:
+    """True when ``transactions`` goes to an engine rather than the DataFrame path."""
+    if isinstance(transactions, pd.DataFrame):
+        if table is not None or query is not None:
+            raise RfmError("table= and query= go with a connection URL or name, not with a DataFrame.")
+        return False
+    if table is not None or query is not None:
+        return True
+    if _is_ibis_table(transactions) or _is_spark_frame(transactions):
+        return True
+    if isinstance(transactions, (str, os.PathLike)):
+        text = os.fspath(transactions)
+        if is_url(text):
+            return True
+        if any(ch in text for ch in "*?[") or os.path.isdir(text):
+            return True
+        if os.path.isfile(text):
+            return _single_file_fits(text)
+        if isinstance(transactions, str) and named_url(text):
+            return True
+    return False
+
+
+def _single_file_fits(path: str) -> bool:
+    """A single Parquet/CSV file goes to DuckDB when [sql] is installed and its columns are typed."""
+    found = expand_path(path)
+    if found is None or found[1] != "parquet":
+        return False   # one CSV file: the DataFrame reader (dialects, encodings, blank lines, row numbers)
+    try:
+        require_ibis()
+    except MissingExtra:
+        return False
+    return True
+
+
+class _Source:
+    """An opened engine source: the Ibis table, where it is, and what to close after."""
+
+    def __init__(self, table: Any, where: str, close: Callable[[], None] | None = None,
+                 single_file: str | None = None, backend: str = "engine"):
+        self.table, self.where, self.close, self.single_file, self.backend = table, where, close, single_file, backend
+
+
+def _backend_name(table: Any) -> str:
+    try:
+        return table.get_backend().name
+    except Exception:
+        return "engine"
+
+
+def open_source(transactions: Any, table: str | None, query: str | None,
+                text_columns: list[str] | None = None) -> _Source:
+    """Open any engine source as an Ibis table."""
+    if _is_ibis_table(transactions):
+        if table is not None or query is not None:
+            raise RfmError("table= and query= go with a connection URL or name, not with an Ibis table.")
+        return _Source(transactions, "the Ibis table", backend=_backend_name(transactions))
+    if _is_spark_frame(transactions):
+        ibis = require_ibis("spark", "pyspark")
+        con = ibis.pyspark.connect(session=transactions.sparkSession)
+        name = f"rfm_source_{id(transactions):x}"
+        transactions.createOrReplaceTempView(name)
+        return _Source(con.table(name), "the Spark DataFrame", backend="pyspark")
+    text = os.fspath(transactions) if isinstance(transactions, (str, os.PathLike)) else None
+    if text is None:
+        raise RfmError("transactions must be a pandas DataFrame, a file path or glob, an Ibis table, or a "
+                       f"connection URL or name with table= or query=, not {type(transactions).__name__}.")
+    url = text if is_url(text) else None
+    if url is None and (table is not None or query is not None):
+        url = named_url(text)
+        if url is None:
+            from .connections import where_to_put
+
+            raise RfmError(f"There is no connection named {text!r}. " + where_to_put(text))
+    if url is not None:
+        con, where = connect_url(url)
+        try:
+            t = open_table(con, where, table, query)
+        except BaseException:
+            con.disconnect()
+            raise
+        return _Source(t, where, con.disconnect, backend=con.name)
+    if url is None and not os.path.exists(text) and not any(ch in text for ch in "*?[") and named_url(text):
+        raise RfmError(f"Say what to read from the connection {text!r}: table=\"name\" or query=\"select ...\".")
+    files, kind = expand_path(text)
+    con, t, where = read_files(files, kind, text_columns)
+    return _Source(t, where, con.disconnect, single_file=text if len(files) == 1 else None, backend="duckdb")
+
+
+def _with_progress(work: Callable[[], Any], say: Callable[[str], None] | None, label: str) -> Any:
+    """Run ``work`` in a thread, telling ``say`` the elapsed time every second."""
+    if say is None:
+        return work()
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            box["value"] = work()
+        except BaseException as exc:  # handed to the caller below
+            box["error"] = exc
+
+    thread = threading.Thread(target=target, daemon=True)
+    start = time.monotonic()
+    thread.start()
+    say(label)
+    while thread.is_alive():
+        thread.join(1.0)
+        if thread.is_alive():
+            say(f"{label} ({time.monotonic() - start:.0f} s)")
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
+
+
+def engine_rfm(transactions: Any, customer: str | None = None, date: str | None = None,
+               amount: str | None = None, order: str | None = None, as_of: object = None,
+               keep: Any = None, *, table: str | None = None, query: str | None = None,
+               progress: Callable[[str], None] | None = None):
+    """:func:`rfm_addin.rfm.compute_rfm` for an engine source; returns the same ``RfmResult``.
+
+    Returns None when a single typed-file check fails and the DataFrame path should read
+    the file instead (text dates or amounts, title rows...).
+    """
+    from ..rfm import parse_as_of
+    from .ibis_rfm import check_types, customer_expression, keep_columns, result_from_rows
+
+    stated_as_of = parse_as_of(as_of)
+    single = (isinstance(transactions, (str, os.PathLike)) and table is None and query is None
+              and os.path.isfile(os.fspath(transactions)))
+    text_columns = None
+    path_source = (isinstance(transactions, (str, os.PathLike)) and table is None and query is None
+                   and not is_url(os.fspath(transactions)))
+    if path_source and (expand_path(transactions) or ([], ""))[1] == "csv":
+        # Ids are text (leading zeros kept): read the customer and order columns as VARCHAR.
+        probe = open_source(transactions, None, None)
+        try:
+            cols = resolve_columns(probe.table.columns, customer, date, amount, order)
+        finally:
+            probe.close()
+        text_columns = [c for c in (cols.customer, cols.order) if c is not None]
+    source = open_source(transactions, table, query, text_columns)
+    try:
+        t = source.table
+        try:
+            columns = list(t.columns)
+            cols = resolve_columns(columns, customer, date, amount, order)
+            check_types(t.schema(), cols, source.where)
+        except RfmError:
+            if single:
+                return None
+            raise
+        keep_cols = keep_columns(keep, columns, cols.used)
+        expr = customer_expression(t, cols, stated_as_of, keep_cols)
+        label = f"Aggregating transactions in {source.backend} ({source.where})"
+
+        def run() -> pd.DataFrame:
+            try:
+                return expr.to_pandas()
+            except Exception as exc:
+                raise RfmError(f"The aggregation failed in {source.where}: "
+                               f"{str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}"
+                               ) from exc
+
+        rows = _with_progress(run, progress, label)
+    finally:
+        if source.close is not None:
+            source.close()
+    try:
+        return result_from_rows(rows, cols, stated_as_of, keep_cols)
+    except RfmError:
+        if single and os.path.getsize(os.fspath(transactions)) <= _EXPLAIN_LIMIT:
+            return None   # the DataFrame path reads the file again and names the bad rows
+        raise

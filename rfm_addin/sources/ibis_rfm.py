@@ -1,0 +1,381 @@
+"""The RFM aggregation as one Ibis expression, run inside the engine (DuckDB, PostgreSQL, Spark).
+
+:func:`customer_expression` is the only place where the engine path's cleaning and
+aggregation are written. It follows the rules of the DataFrame path (module docstring of
+:mod:`rfm_addin.rfm`) step by step, and returns one row per customer (plus one row for
+the transactions without a customer) carrying, next to recency/frequency/monetary, the
+partial quality counts of that customer. :func:`result_from_rows` then adds those few
+columns up into the same :class:`~rfm_addin.quality.QualityReport` and builds the same
+customer table, so only one row per customer ever leaves the engine.
+
+How each rule maps to the expression (stage A groups rows, B orders, C customers):
+
+- ids: text ids are trimmed, empty text is missing, "12346.0" is "12346" (as
+  :func:`rfm_addin.parsing.read_ids`); numeric ids stay numbers in the engine and become
+  text in Python on the per-customer rows.
+- blank rows: every used column missing; counted, skipped.
+- rows without a customer: counted with their amount, then ignored.
+- a customer row without date or amount: counted; any such row is an error (as in the
+  DataFrame path), naming the column.
+- duplicates: stage A groups rows by every column that the DataFrame path compares
+  (cleaned customer and order, date, amount, quantity and every unused column) when an
+  order column exists: one row of each group is kept, ``n - 1`` are counted as dropped;
+  without an order column the group is the whole raw row and all ``n`` rows are kept,
+  ``n - 1`` counted as possible duplicates.
+- cancellations: order id starting with C/c or negative quantity/amount; they count in
+  monetary as ``-abs(amount)`` but are neither purchases nor orders.
+- as_of: a stated as_of leaves later rows out (counted); the default (day after the last
+  transaction of a customer row) needs no filter and is taken from the per-customer
+  maximum in Python, so the engine reads the data once.
+- frequency: stage B groups purchases by (customer, order): an order with a purchase
+  counts once, rows without an order id count one each; without an order column, rows.
+- recency: calendar days from the last purchase date (dates cast to ``date``) to as_of.
+- customers with cancellations only: present in the engine's output, left out (counted).
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..columns import ColumnMap
+from ..errors import ColumnError, DataError, RfmError
+from ..parsing import EXCEL_ERRORS, _id_texts
+from ..quality import QualityReport
+
+#: The measures every stage carries, with how they combine (sum, min or max).
+_SUMS = ("rows_read", "blank", "nocust", "nocust_amt", "miss_date", "miss_amt", "dup", "dup_amt", "possdup",
+         "after", "after_amt", "cancel", "cancel_amt", "used", "monetary", "purchases", "noorder", "lines")
+_MINS = ("first",)
+_MAXS = ("last", "maxday")
+
+
+def _type_name(dtype: Any) -> str:
+    return str(dtype).lower()
+
+
+def check_types(schema: Any, cols: ColumnMap, where: str) -> None:
+    """Engines take typed columns: a wrong type is an error naming the column and its type."""
+    def bad(role: str, name: str, expected: str, hint: str) -> RfmError:
+        return RfmError(f"Column {name!r} ({role}) has type {_type_name(schema[name])} in {where}; "
+                        f"the database engine needs {expected}. {hint}")
+
+    cast_hint = ("Convert it in the source (query=\"select ..., cast(...) as ...\") or read the data as a "
+                 "DataFrame, whose reader understands text values.")
+    for role, name in (("customer", cols.customer), ("order", cols.order)):
+        if name is None:
+            continue
+        dtype = schema[name]
+        if not (dtype.is_string() or dtype.is_integer() or dtype.is_floating() or dtype.is_null()):
+            raise bad(role, name, "text or whole numbers", cast_hint)
+    dtype = schema[cols.date]
+    if not (dtype.is_date() or dtype.is_timestamp() or dtype.is_null()):
+        raise bad("date", cols.date, "a date or timestamp column", cast_hint)
+    for role, name in (("amount", cols.amount), ("quantity", cols.quantity),
+                       ("price", cols.price if cols.amount is None else None)):
+        if name is None:
+            continue
+        dtype = schema[name]
+        if dtype.is_boolean() or not (dtype.is_numeric() or dtype.is_null()):
+            raise bad(role, name, "a numeric column", cast_hint)
+
+
+def _missing(x):
+    """NULL, and NaN for floating columns (pandas' missing value)."""
+    if x.type().is_floating():
+        return x.isnull() | x.isnan().fill_null(False)
+    return x.isnull()
+
+
+def _clean_id(x):
+    """An id as the DataFrame path reads it: trimmed text, '' missing, '12.0' -> '12'."""
+    import ibis
+
+    dtype = x.type()
+    if dtype.is_string():
+        s = x.strip()
+        s = ibis.cases((s.re_search(r"^[0-9]+\.0$"), s.substr(0, s.length() - 2)), else_=s)
+        return s.nullif("")
+    if dtype.is_floating():
+        return ibis.ifelse(x.isnan(), ibis.null(dtype), x)
+    return x
+
+
+def customer_expression(t: Any, cols: ColumnMap, as_of: pd.Timestamp | None,
+                        keep: list[str] | None = None) -> Any:
+    """The one Ibis expression: transactions -> one row per customer with quality counts.
+
+    Parameters
+    ----------
+    t : ibis Table
+        The transactions (typed columns: see :func:`check_types`).
+    cols : ColumnMap
+        Roles resolved on ``t``'s columns.
+    as_of : Timestamp or None
+        Stated as-of date; None for the default (computed from the result).
+    keep : list of str
+        Customer-level columns carried over (smallest non-empty value per customer).
+
+    Returns
+    -------
+    ibis Table
+        Columns ``_c`` (customer; NULL for rows without one), the measures of ``_SUMS``,
+        ``first``/``last``/``maxday`` (dates), ``frequency`` and ``_k0``... for ``keep``.
+    """
+    import ibis
+
+    keep = list(keep or [])
+    names = list(t.columns)
+    with_order = cols.order is not None
+    amount_col = cols.amount
+    price_col = cols.price if amount_col is None else None
+
+    def derived(tab, col):
+        """Cleaned role columns of ``tab``; ``col`` maps a source column name to its name in tab."""
+        out = {"_c": _clean_id(tab[col(cols.customer)]), "_d": tab[col(cols.date)]}
+        if amount_col is not None:
+            out["_a"] = tab[col(amount_col)].cast("float64")
+        else:
+            out["_a"] = tab[col(cols.quantity)].cast("float64") * tab[col(cols.price)].cast("float64")
+        if cols.quantity is not None:
+            out["_q"] = tab[col(cols.quantity)].cast("float64")
+        if with_order:
+            out["_o"] = _clean_id(tab[col(cols.order)])
+        blank = out["_c"].isnull() & out["_d"].isnull() & _missing(out["_a"])
+        if cols.quantity is not None:
+            blank &= _missing(out["_q"])
+        if price_col is not None:
+            blank &= _missing(tab[col(price_col)])
+        if with_order:
+            blank &= out["_o"].isnull()
+        out["_blank"] = blank
+        return out
+
+    raw = {name: f"_x{i}" for i, name in enumerate(names)}
+    if with_order:
+        # Stage A: exact duplicates = rows equal in every column the DataFrame path compares.
+        others = [n for n in names if n not in cols.used]
+        role_cols = derived(t, lambda n: n)
+        keys = dict(role_cols)
+        keys.update({raw[n]: t[n] for n in others})
+        role_names = {cols.date: "_d", cols.amount: "_a", cols.order: "_o", cols.quantity: "_q"}
+        extra = [k for k in keep if k not in others and k not in role_names]   # e.g. a price column
+        keys.update({raw[k]: t[k] for k in extra})
+        a = t.group_by(**keys).aggregate(n=t.count())
+        keep_cols = {f"_k{j}": a[role_names.get(k, raw[k]) if k not in others else raw[k]]
+                     for j, k in enumerate(keep)}
+    else:
+        # Stage A: identical raw rows (possible duplicates, all kept).
+        a = t.group_by(**{raw[n]: t[n] for n in names}).aggregate(n=t.count())
+        a = a.mutate(**derived(a, lambda n: raw[n]))
+        keep_cols = {f"_k{j}": a[raw[k]] for j, k in enumerate(keep)}
+
+    n = a.n
+    has_c = a._c.notnull()
+    day = a._d.cast("date")
+    cancel = (a._a < 0).fill_null(False)
+    if cols.quantity is not None:
+        cancel |= (a._q < 0).fill_null(False)
+    if with_order and a._o.type().is_string():
+        cancel |= a._o.substr(0, 1).isin(["C", "c"]).fill_null(False)
+    signed = ibis.ifelse(cancel, -a._a.abs(), a._a)
+    if as_of is not None:
+        after = (day > ibis.literal(as_of.date(), type="date")).fill_null(False)
+    else:
+        after = ibis.literal(False)
+    used = has_c & ~after
+    purchase = used & ~cancel
+    no_c = ~has_c & ~a._blank
+
+    # Rows kept per stage-A group: one (duplicates dropped) with an order column, else all n.
+    def rows_kept(where):
+        return n.count(where=where) if with_order else n.sum(where=where)
+
+    def money_kept(where):
+        return signed.sum(where=where) if with_order else (n * signed).sum(where=where)
+
+    measures = {
+        "rows_read": n.sum(),
+        "blank": n.sum(where=a._blank),
+        "nocust": n.sum(where=no_c),
+        "nocust_amt": (n * a._a).sum(where=no_c & ~_missing(a._a)),
+        "miss_date": n.sum(where=has_c & a._d.isnull()),
+        "miss_amt": n.sum(where=has_c & _missing(a._a)),
+        "dup": (n - 1).sum(where=has_c) if with_order else (n * 0).sum(),
+        "dup_amt": ((n - 1) * a._a).sum(where=has_c) if with_order else (a._a * 0).sum(where=has_c),
+        "possdup": (n * 0).sum() if with_order else (n - 1).sum(where=has_c),
+        "after": rows_kept(has_c & after),
+        "after_amt": money_kept(has_c & after),
+        "cancel": rows_kept(used & cancel),
+        "cancel_amt": money_kept(used & cancel),
+        "used": rows_kept(used),
+        "monetary": money_kept(used),
+        "purchases": rows_kept(purchase),
+        "noorder": rows_kept(purchase & a._o.isnull()) if with_order else (n * 0).sum(),
+        "lines": n.sum(where=has_c),
+        "first": day.min(where=purchase),
+        "last": day.max(where=purchase),
+        "maxday": day.max(where=has_c),
+    }
+    measures.update({k: v.min(where=used) for k, v in keep_cols.items()})
+
+    def combine(tab, extra=()):
+        out = {k: tab[k].sum() for k in _SUMS}
+        out.update({k: tab[k].min() for k in _MINS})
+        out.update({k: tab[k].max() for k in _MAXS})
+        out.update({k: tab[k].min() for k in keep_cols})
+        return out
+
+    if with_order:
+        # Stage B: one row per (customer, order); an order with a purchase counts once.
+        b = a.group_by("_c", "_o").aggregate(**measures)
+        orders = ibis.ifelse(b._o.isnull(), b.purchases, ibis.ifelse(b.purchases > 0, 1, 0)).cast("int64")
+        b = b.mutate(_f=orders)
+        c = b.group_by("_c").aggregate(**combine(b), frequency=b._f.sum())
+    else:
+        c = a.group_by("_c").aggregate(**measures)
+        c = c.mutate(frequency=c.purchases)
+    return c
+
+
+def _num(frame: pd.DataFrame, column: str) -> float:
+    values = pd.to_numeric(frame[column], errors="coerce") if column in frame else pd.Series(dtype=float)
+    return float(np.nansum(values.to_numpy(dtype=np.float64, na_value=np.nan)))
+
+
+def _days(values: pd.Series) -> np.ndarray:
+    """Dates from the engine (date objects, datetimes or NaT) as days since 1970."""
+    stamps = pd.to_datetime(values)
+    if getattr(stamps.dt, "tz", None) is not None:
+        stamps = stamps.dt.tz_localize(None)
+    return stamps.to_numpy(dtype="datetime64[ns]").astype("datetime64[D]").astype(np.int64)
+
+
+def result_from_rows(rows: pd.DataFrame, cols: ColumnMap, stated_as_of: pd.Timestamp | None,
+                     keep: list[str] | None = None):
+    """The customer table and quality report from the engine's per-customer rows.
+
+    Mirrors :func:`rfm_addin.rfm.compute_rfm` line by line (same keys, same order, same
+    messages), on numbers the engine already added up.
+    """
+    from ..rfm import RfmResult
+
+    keep = list(keep or [])
+    report = QualityReport()
+    n_read = int(_num(rows, "rows_read"))
+    report.add("rows_read", "Rows read", n_read, "rows", "", always=True)
+    if n_read == 0:
+        raise RfmError("The data has a header but no rows of transactions.")
+    report.add("blank_rows", "Blank rows skipped", int(_num(rows, "blank")), "rows", "skipped")
+    report.add("no_customer", "Rows without a customer id", int(_num(rows, "nocust")), "rows", "dropped",
+               amount=_num(rows, "nocust_amt"))
+    amount_name = cols.amount or f"{cols.quantity} x {cols.price}"
+    for key, column, what in (("miss_date", cols.date, "the date"), ("miss_amt", amount_name, "the amount")):
+        count = int(_num(rows, key))
+        if count:
+            plural = count > 1
+            raise DataError(f"Column {column!r}: {what} is empty in {count} row{'s' if plural else ''} that "
+                            f"{'have' if plural else 'has'} a customer. Fill them in or remove those rows.",
+                            column=column)
+    lines = int(_num(rows, "lines"))
+    if cols.amount is None:
+        report.add("amount_from_lines", f"Amount computed as {cols.quantity} x {cols.price}", lines, "rows",
+                   "computed")
+    if cols.order is not None:
+        report.add("duplicate_rows", "Exact duplicate rows (same order, every column equal)",
+                   int(_num(rows, "dup")), "rows", "dropped", amount=_num(rows, "dup_amt"))
+    else:
+        report.add("possible_duplicates", "Identical rows (no order column, so possible duplicates)",
+                   int(_num(rows, "possdup")), "rows", "kept as separate purchases")
+
+    customers = rows[rows["_c"].notna()].copy()
+    if stated_as_of is None:
+        if lines == 0 or customers.empty:
+            raise RfmError("No transactions with a customer were found.")
+        as_of_day = int(_days(customers["maxday"]).max()) + 1
+        as_of_stamp = pd.Timestamp(np.datetime64(as_of_day, "D"))
+    else:
+        as_of_stamp = stated_as_of
+        as_of_day = int(np.datetime64(as_of_stamp.date(), "D").astype(np.int64))
+    report.add("after_as_of", f"Transactions after the as-of date {as_of_stamp:%Y-%m-%d}",
+               int(_num(rows, "after")), "rows", "left out", amount=_num(rows, "after_amt"))
+    report.add("cancellations", "Cancellation and return lines", int(_num(rows, "cancel")), "rows",
+               "subtracted from monetary; not counted as orders", amount=_num(rows, "cancel_amt"))
+    if cols.order is not None:
+        report.add("rows_without_order", "Purchase rows without an order id", int(_num(rows, "noorder")), "rows",
+                   "counted as one order each")
+
+    frequency = pd.to_numeric(customers["frequency"]).fillna(0).to_numpy(dtype=np.int64)
+    used = pd.to_numeric(customers["used"]).fillna(0).to_numpy(dtype=np.int64)
+    monetary = pd.to_numeric(customers["monetary"]).to_numpy(dtype=np.float64, na_value=np.nan)
+    monetary = np.nan_to_num(monetary, nan=0.0)
+    buyers = frequency > 0
+    cancel_only = (used > 0) & ~buyers
+    report.add("cancel_only_customers", "Customers with only cancellations or returns", int(cancel_only.sum()),
+               "customers", "left out", amount=float(monetary[cancel_only].sum()))
+    if not buyers.any():
+        raise RfmError("No purchases were found on or before the as-of date, so there is no customer to analyse.")
+
+    buying = customers[buyers]
+    texts, _ = _id_texts(pd.Index(buying["_c"].to_numpy()))
+    ids = texts.to_numpy(dtype=object)
+    errors = [i for i in ids if i in EXCEL_ERRORS]
+    if errors:
+        raise DataError(f"Column {cols.customer!r}: ids holding an Excel error instead of an id "
+                        f"({', '.join(map(repr, errors[:5]))}). Fix the formulas or lookups that produced them, "
+                        "or remove those rows.", column=cols.customer)
+    first = _days(buying["first"])
+    last = _days(buying["last"])
+    freq = frequency[buyers]
+    money = monetary[buyers]
+    table = pd.DataFrame(
+        {
+            "recency": (as_of_day - last).astype(np.int64),
+            "frequency": freq.astype(np.int64),
+            "monetary": money,
+            "first_purchase": first.astype("datetime64[D]").astype("datetime64[ns]"),
+            "last_purchase": last.astype("datetime64[D]").astype("datetime64[ns]"),
+            "avg_order_value": money / freq,
+        },
+        index=pd.Index(ids, dtype=object),
+    )
+    for j, name in enumerate(keep):
+        table[name] = buying[f"_k{j}"].to_numpy()
+    if not table.index.is_unique:
+        raise DataError(f"Column {cols.customer!r}: ids that differ only in spelling as numbers or text "
+                        "(such as 12 and 12.5) could not be told apart; give the column one type.",
+                        column=cols.customer)
+    table = table.iloc[np.argsort(table.index.to_numpy(dtype=object).astype(str), kind="stable")]
+    table.index.name = str(cols.customer)
+    nonpositive = table["monetary"] <= 0
+    report.add("nonpositive_customers", "Customers with net spend of zero or less", int(nonpositive.sum()),
+               "customers", "kept", amount=float(table.loc[nonpositive, "monetary"].sum()))
+    report.add("customers", "Customers analysed", len(table), "customers", "", always=True,
+               amount=float(table["monetary"].sum()))
+    basis = f"distinct orders ({cols.order})" if cols.order is not None else "transaction rows"
+    report.add("transactions_used", f"Transactions used (frequency counts {basis})", int(_num(rows, "used")),
+               "rows", "", always=True, amount=_num(rows, "monetary"))
+    return RfmResult(table=table, quality=report, as_of=as_of_stamp, columns=cols, frequency_basis=basis)
+
+
+def keep_columns(keep: Any, columns: list[str], used: list[str]) -> list[str]:
+    """The ``keep`` names, checked against the source's columns (as the DataFrame path does)."""
+    from ..rfm import RFM_COLUMNS
+
+    if keep is None:
+        return []
+    names = [keep] if isinstance(keep, str) else list(keep)
+    missing = [k for k in names if k not in columns]
+    if missing:
+        raise ColumnError(f"keep names columns that are not in the data: {missing!r}. "
+                          f"Columns found: {', '.join(map(repr, map(str, columns)))}.")
+    clash = [k for k in names if k in RFM_COLUMNS]
+    if clash:
+        raise ColumnError(f"keep cannot include {clash!r}: those names are outputs of the RFM table.")
+    return list(dict.fromkeys(k for k in names if k not in used[:1]))
+
+
+def as_date(value: Any) -> dt.date | None:
+    return None if value is None else pd.Timestamp(value).date()

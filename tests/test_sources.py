@@ -1,0 +1,361 @@
+"""Engine sources through DuckDB (always run): files, globs, folders, Ibis tables, DuckDB URLs,
+named connections; the result equals the DataFrame path; bad input gives clear errors."""
+from __future__ import annotations
+
+import os
+import socket
+import sys
+import time
+from datetime import date
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sources_helpers import assert_same_result
+
+import rfm_addin
+from rfm_addin import rfm
+from rfm_addin.errors import ColumnError, DataError, RfmError
+
+ibis = pytest.importorskip("ibis")
+duckdb = pytest.importorskip("duckdb")
+
+from rfm_addin.sources import connections  # noqa: E402
+
+
+def messy() -> pd.DataFrame:
+    """Every cleaning rule at least once, with an order column."""
+    rows = [
+        ("1001", "A", "2024-01-03 10:00", 10.0, "x"),
+        ("1001", "A", "2024-01-03 10:00", 10.0, "x"),       # exact duplicate: dropped
+        ("1001", "A", "2024-01-03 10:00", 5.0, "x"),        # second line of the order
+        ("1002", " A ", "2024-02-01", 20.0, "x"),           # id trimmed
+        ("C1003", "A", "2024-02-03", 7.5, "x"),             # cancellation by order id
+        ("1004", "B", "2024-01-10", 30.0, "y"),
+        ("1005", "B", "2024-01-11", -4.0, "y"),             # negative amount: a return
+        ("1006", None, "2024-01-12", 99.0, "z"),            # no customer
+        (None, None, None, None, None),                      # blank row
+        ("C1007", "D", "2024-01-15", 12.0, "w"),            # cancellation-only customer
+        ("1008", "E", "2024-03-20", 8.0, "v"),              # after a stated as_of
+        (None, "F", "2024-01-20", 3.0, "u"),                # purchase without an order id
+        (None, "F", "2024-01-21", 4.0, "u"),
+        ("1009", "12.0", "2024-01-22", 6.0, "t"),            # "12.0" is customer "12"
+        ("1010", "0042", "2024-01-23", 9.99, "s"),           # leading zeros kept
+    ]
+    frame = pd.DataFrame(rows, columns=["InvoiceNo", "CustomerID", "InvoiceDate", "Amount", "Country"])
+    frame["InvoiceDate"] = pd.to_datetime(frame["InvoiceDate"], format="ISO8601")
+    return frame
+
+
+@pytest.fixture
+def con():
+    backend = ibis.duckdb.connect()
+    yield backend
+    backend.disconnect()
+
+
+@pytest.mark.parametrize("as_of", [None, "2024-03-01"])
+def test_messy_data_same_as_dataframe_path(con, as_of):
+    frame = messy()
+    expected = rfm.compute_rfm(frame, as_of=as_of)
+    got = rfm.compute_rfm(con.create_table("t", frame), as_of=as_of)
+    assert_same_result(expected, got)
+    assert got.quality.counts["duplicate_rows"] == 1
+    assert got.quality.counts["cancel_only_customers"] == 1
+    assert "0042" in got.table.index and "12" in got.table.index
+
+
+def test_without_order_column_counts_possible_duplicates(con):
+    frame = messy().drop(columns="InvoiceNo")
+    expected = rfm.compute_rfm(frame)
+    got = rfm.compute_rfm(con.create_table("t", frame))
+    assert_same_result(expected, got)
+    assert got.quality.counts["possible_duplicates"] == 1
+    assert got.frequency_basis == "transaction rows"
+
+
+def test_quantity_times_price_and_negative_quantity(con):
+    frame = pd.DataFrame({
+        "InvoiceNo": ["1", "1", "2", "3", "3"], "CustomerID": [1, 1, 2, 2, 3],
+        "InvoiceDate": pd.to_datetime(["2024-01-01", "2024-01-01", "2024-01-05", "2024-01-06", "2024-01-07"]),
+        "Quantity": [2, 1, 3, -1, 4], "UnitPrice": [1.25, 3.0, 2.0, 2.0, 0.5]})
+    expected = rfm.compute_rfm(frame)
+    got = rfm.compute_rfm(con.create_table("t", frame))
+    assert_same_result(expected, got)
+    assert got.quality.counts["amount_from_lines"] == 5
+    assert got.table.loc["2", "monetary"] == pytest.approx(4.0)
+
+
+def test_keep_columns_and_named_columns(con):
+    frame = messy().rename(columns={"CustomerID": "who", "InvoiceDate": "when"})
+    expected = rfm.compute_rfm(frame, customer="who", date="when", keep="Country")
+    got = rfm.compute_rfm(con.create_table("t", frame), customer="who", date="when", keep="Country")
+    assert_same_result(expected, got)
+    assert got.table["Country"].tolist() == expected.table["Country"].tolist()
+
+
+def test_demo_data_through_every_file_source(tmp_path):
+    demo = rfm_addin.demo_transactions()
+    expected = rfm.compute_rfm(demo)
+    single = tmp_path / "one.parquet"
+    demo.to_parquet(single)
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    for i, part in enumerate(demo.iloc[j::4] for j in range(4)):
+        part.to_parquet(folder / f"part-{i}.parquet")
+    csvs = tmp_path / "csvs"
+    csvs.mkdir()
+    for i, part in enumerate(demo.iloc[j::2] for j in range(2)):
+        part.assign(CustomerID="00" + part["CustomerID"]).to_csv(csvs / f"{i}.csv", index=False)
+    expected_csv = rfm.compute_rfm(demo.assign(CustomerID="00" + demo["CustomerID"]))
+    assert_same_result(expected_csv, rfm.compute_rfm(csvs))          # ids stay text: leading zeros kept
+    for source in (single, str(folder), str(folder / "*.parquet")):
+        assert_same_result(expected, rfm.compute_rfm(source))
+
+
+def test_csv_with_text_values_goes_to_the_dataframe_path(tmp_path):
+    path = tmp_path / "eu.csv"
+    path.write_text("CustomerID;Date;Amount\n007;31/01/2024;1.234,50\n008;01/02/2024;10,00\n", encoding="utf-8")
+    table = rfm.rfm_table(path, decimal=",", thousands=".", dayfirst=True)
+    assert table.loc["007", "monetary"] == pytest.approx(1234.5)
+
+
+def test_duckdb_url_with_table_and_query(tmp_path):
+    path = tmp_path / "shop.duckdb"
+    demo = rfm_addin.demo_transactions()
+    with duckdb.connect(str(path)) as db:
+        db.execute("create table sales as select * from demo")
+    expected = rfm.compute_rfm(demo)
+    url = f"duckdb:///{path}"
+    assert_same_result(expected, rfm.compute_rfm(url, table="sales"))
+    assert_same_result(expected, rfm.compute_rfm(url, query="select * from sales"))
+    table = rfm.rfm_table(url, table="sales")
+    assert table.attrs["frequency_basis"] == "transaction rows"
+
+
+def test_named_connection_from_environment_and_config_file(tmp_path, monkeypatch):
+    path = tmp_path / "shop.duckdb"
+    demo = rfm_addin.demo_transactions(n_customers=50)
+    with duckdb.connect(str(path)) as db:
+        db.execute("create table sales as select * from demo")
+    expected = rfm.compute_rfm(demo)
+    monkeypatch.setenv("RFM_CONNECTION_MY_SHOP", f"duckdb:///{path}")
+    assert_same_result(expected, rfm.compute_rfm("my shop", table="sales"))
+    monkeypatch.delenv("RFM_CONNECTION_MY_SHOP")
+    config = tmp_path / "connections.toml"
+    config.write_text(f'shop = "duckdb:///{path.as_posix()}"\n[other]\nurl = "postgresql://u:p@h/db"\n')
+    monkeypatch.setenv("RFM_CONNECTIONS_FILE", str(config))
+    assert connections.named_url("Shop") == f"duckdb:///{path.as_posix()}"
+    assert connections.named_url("other") == "postgresql://u:p@h/db"
+    assert_same_result(expected, rfm.compute_rfm("shop", table="sales"))
+    with pytest.raises(RfmError, match="no connection named 'nowhere'.*RFM_CONNECTION_NOWHERE"):
+        rfm.compute_rfm("nowhere", table="sales")
+
+
+def test_config_path_follows_platform(monkeypatch, tmp_path):
+    monkeypatch.delenv("RFM_CONNECTIONS_FILE", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    assert connections.config_path() == tmp_path / "rfm_addin" / "connections.toml"
+    monkeypatch.setattr(sys, "platform", "win32")
+    monkeypatch.setenv("APPDATA", str(tmp_path / "Roaming"))
+    assert connections.config_path() == tmp_path / "Roaming" / "rfm_addin" / "connections.toml"
+
+
+# ---------------------------------------------------------------------------------------
+# Bad input
+# ---------------------------------------------------------------------------------------
+@pytest.fixture
+def shop(tmp_path):
+    path = tmp_path / "shop.duckdb"
+    demo = rfm_addin.demo_transactions(n_customers=30)
+    with duckdb.connect(str(path)) as db:
+        db.execute("create table sales as select * from demo")
+        db.execute("create table x (a int)")
+        db.execute("create table texts as select CustomerID, cast(OrderDate as varchar) as OrderDate, "
+                   "OrderAmount from demo")
+        db.execute("create table flags as select CustomerID, OrderDate, OrderAmount > 50 as OrderAmount from demo")
+        db.execute('create table weird as select CustomerID as "a"" ; --", OrderDate, OrderAmount from demo')
+    return f"duckdb:///{path}", path
+
+
+def test_missing_table_names_the_tables_found(shop):
+    url, _ = shop
+    with pytest.raises(RfmError, match=r"table 'nosuch' was not found.*Tables found: flags, sales"):
+        rfm.compute_rfm(url, table="nosuch")
+
+
+def test_missing_column_lists_the_columns(shop):
+    url, _ = shop
+    with pytest.raises(ColumnError, match=r"customer column 'Client' is not in the data.*'CustomerID'"):
+        rfm.compute_rfm(url, table="sales", customer="Client")
+
+
+def test_wrong_column_type_names_column_and_type(shop):
+    url, _ = shop
+    with pytest.raises(RfmError, match=r"Column 'OrderDate' \(date\) has type string.*date or timestamp"):
+        rfm.compute_rfm(url, table="texts")
+    with pytest.raises(RfmError, match=r"Column 'OrderAmount' \(amount\) has type boolean.*numeric"):
+        rfm.compute_rfm(url, table="flags")
+
+
+@pytest.mark.parametrize("name", ["sales; DROP TABLE x", 'sales" ; DROP TABLE x; --', "sales--x",
+                                  "sales/*", "a.b.c.d", "x'); drop table x; --", ""])
+def test_sql_injection_through_table_name_is_rejected(shop, name):
+    url, path = shop
+    with pytest.raises(RfmError, match="not a valid table name|table name is empty"):
+        rfm.compute_rfm(url, table=name)
+    with duckdb.connect(str(path), read_only=True) as db:
+        assert db.execute("select count(*) from x").fetchone() == (0,)
+
+
+def test_sql_injection_through_column_names_is_quoted(shop):
+    url, path = shop
+    with pytest.raises(ColumnError, match="not in the data"):
+        rfm.compute_rfm(url, table="sales", customer='a" ; --')
+    with pytest.raises(ColumnError, match="not in the data"):
+        rfm.compute_rfm(url, table="sales", amount='OrderAmount"); DROP TABLE x; --')
+    # A column really named a" ; -- is quoted, not executed.
+    table = rfm.rfm_table(url, table="weird", customer='a" ; --')
+    assert table.index.name == 'a" ; --' and len(table) == 30
+    with duckdb.connect(str(path), read_only=True) as db:
+        assert db.execute("select count(*) from x").fetchone() == (0,)
+
+
+def test_bad_query_and_missing_file(tmp_path, shop):
+    url, _ = shop
+    with pytest.raises(RfmError, match="The query failed"):
+        rfm.compute_rfm(url, query="select * from nowhere")
+    with pytest.raises(RfmError, match="table=.*query="):
+        rfm.compute_rfm(url)
+    with pytest.raises(RfmError, match="no DuckDB database file"):
+        rfm.compute_rfm(f"duckdb:///{tmp_path / 'none.duckdb'}", table="sales")
+    with pytest.raises(RfmError, match="No files match"):
+        rfm.compute_rfm(str(tmp_path / "none" / "*.parquet"))
+    with pytest.raises(RfmError, match="Unsupported connection URL 'mysql://u:\\*\\*\\*@h/db'"):
+        rfm.compute_rfm("mysql://u:secret@h/db", table="sales")
+    with pytest.raises(RfmError, match="not with a DataFrame"):
+        rfm.compute_rfm(messy(), table="sales")
+
+
+def test_unreachable_server_fails_fast_without_showing_the_password():
+    with socket.socket() as s:          # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    start = time.monotonic()
+    with pytest.raises(RfmError) as info:
+        rfm.compute_rfm(f"postgresql://u:topsecret@127.0.0.1:{port}/db", table="sales")
+    assert time.monotonic() - start < 10
+    assert "Could not connect to PostgreSQL at 127.0.0.1" in str(info.value)
+    assert "topsecret" not in str(info.value)
+
+
+def test_connect_timeout_on_a_silent_server():
+    """A server that accepts but never answers: the 5 s connect timeout ends the wait."""
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(1)
+        port = server.getsockname()[1]
+        start = time.monotonic()
+        with pytest.raises(RfmError, match="waited at most 2 s"):
+            rfm.compute_rfm(f"postgresql://u@127.0.0.1:{port}/db?connect_timeout=2", table="sales")
+        assert time.monotonic() - start < 8
+
+
+def test_missing_extra_is_named(monkeypatch, tmp_path):
+    demo = rfm_addin.demo_transactions(n_customers=20)
+    (tmp_path / "parts").mkdir()
+    demo.to_parquet(tmp_path / "parts" / "a.parquet")
+    monkeypatch.setitem(sys.modules, "ibis", None)
+    with pytest.raises(connections.MissingExtra, match=r'pip install "rfm-addin\[sql\]"'):
+        rfm.compute_rfm(str(tmp_path / "parts"))
+    with pytest.raises(connections.MissingExtra, match=r"rfm-addin\[sql\]"):
+        rfm.compute_rfm("postgresql://u@localhost/db", table="sales")
+    # A single Parquet file is still read by the DataFrame path without the extra.
+    demo.to_parquet(tmp_path / "one.parquet")
+    assert len(rfm.rfm_table(tmp_path / "one.parquet")) == 20
+    monkeypatch.setitem(sys.modules, "ibis", ibis)
+    monkeypatch.setitem(sys.modules, "pyspark", None)
+    with pytest.raises(connections.MissingExtra, match=r"rfm-addin\[spark\]"):
+        connections.require_ibis("spark", "pyspark")
+
+
+def test_password_in_settings_is_refused_and_names_where_to_put_it():
+    with pytest.raises(RfmError, match="password.*RFM_CONNECTION_WAREHOUSE.*connections.toml"):
+        connections.check_setting("Connection", "postgresql://me:secret@db/sales")
+    assert connections.check_setting("Connection", " warehouse ") == "warehouse"
+    assert connections.check_setting("Connection", "postgresql://me@db/sales") == "postgresql://me@db/sales"
+    assert connections.redact("postgresql://me:secret@db/sales") == "postgresql://me:***@db/sales"
+
+
+def test_engine_errors_in_a_single_file_are_explained_by_row(tmp_path):
+    frame = messy()
+    frame.loc[3, "Amount"] = np.nan
+    path = tmp_path / "gap.parquet"
+    frame.to_parquet(path)
+    with pytest.raises(DataError, match=r"Column 'Amount': the amount is empty in 1 row .*row 5"):
+        rfm.compute_rfm(path)
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    frame.to_parquet(folder / "a.parquet")
+    with pytest.raises(DataError, match=r"Column 'Amount': the amount is empty in 1 row that has a customer"):
+        rfm.compute_rfm(folder)
+
+
+def test_analyze_from_a_parquet_folder_equals_dataframe(tmp_path):
+    demo = rfm_addin.demo_transactions(n_customers=200)
+    folder = tmp_path / "tx"
+    folder.mkdir()
+    for i, part in enumerate(demo.iloc[j::3] for j in range(3)):
+        part.to_parquet(folder / f"{i}.parquet")
+    seen = []
+    a = rfm_addin.analyze(demo, k=3)
+    b = rfm_addin.analyze(str(folder / "*.parquet"), k=3, progress=seen.append)
+    pd.testing.assert_frame_equal(a.customers, b.customers)
+    assert any("duckdb" in s for s in seen)
+
+
+def test_analyze_with_table_keyword(shop):
+    url, _ = shop
+    result = rfm_addin.analyze(url, table="sales", k=2)
+    assert len(result.customers) == 30
+
+
+# ---------------------------------------------------------------------------------------
+# Random data: DuckDB equals the DataFrame path
+# ---------------------------------------------------------------------------------------
+row_strategy = st.tuples(
+    st.sampled_from(["1", "2", "3", "C4", "5", "c6", None, " 7 "]),
+    st.sampled_from(["a", "b", " a", "10", "10.0", None, ""]),
+    st.one_of(st.none(), st.datetimes(min_value=pd.Timestamp("2024-01-01").to_pydatetime(),
+                                      max_value=pd.Timestamp("2024-01-31").to_pydatetime())),
+    st.sampled_from([-5.0, 0.0, 2.5, 10.0, 99.99, 0.01]),
+    st.sampled_from([1.0, 2.0, -1.0]),
+    st.sampled_from(["x", "y"]),
+)
+
+
+@settings(max_examples=120, deadline=None)
+@given(st.lists(row_strategy, min_size=1, max_size=30),
+       st.one_of(st.none(), st.dates(min_value=date(2024, 1, 10), max_value=date(2024, 2, 5))),
+       st.booleans(), st.booleans())
+def test_random_data_duckdb_equals_dataframe_path(rows, as_of, with_order, with_quantity):
+    frame = pd.DataFrame(rows, columns=["InvoiceNo", "CustomerID", "InvoiceDate", "Amount", "Quantity", "Note"])
+    frame["InvoiceDate"] = pd.to_datetime(frame["InvoiceDate"])
+    # Rows with a customer need a date (missing dates are an error in both paths).
+    has_customer = frame["CustomerID"].fillna("").str.strip() != ""
+    frame.loc[has_customer & frame["InvoiceDate"].isna(), "InvoiceDate"] = pd.Timestamp("2024-01-15 12:00")
+    if not with_order:
+        frame = frame.drop(columns="InvoiceNo")
+    if not with_quantity:
+        frame = frame.drop(columns="Quantity")
+    try:
+        expected = rfm.compute_rfm(frame, as_of=as_of)
+    except RfmError as exc:
+        with pytest.raises(RfmError) as info:
+            rfm.compute_rfm(ibis.memtable(frame), as_of=as_of)
+        assert type(info.value) is type(exc)
+        return
+    got = rfm.compute_rfm(ibis.memtable(frame), as_of=as_of)
+    assert_same_result(expected, got)
