@@ -110,9 +110,9 @@ def pareto_curve(monetary: pd.Series, points: int = 100) -> pd.DataFrame:
     """
     values = np.sort(monetary.to_numpy(dtype=float))[::-1]
     n = len(values)
-    total = float(values.sum())
     counts = sorted({math.ceil(i * n / points) for i in range(points + 1)}) if n else [0]
     cumulative = np.concatenate([[0.0], np.cumsum(values)])
+    total = float(cumulative[-1])  # the same sum as the last point: the curve ends at exactly 1
     share = np.array([c / n if n else 0.0 for c in counts])
     revenue = cumulative[counts] / total if total > 0 else np.full(len(counts), np.nan)
     return pd.DataFrame({"customer_share_cum": share, "revenue_share_cum": revenue, "equal_share": share})

@@ -229,7 +229,7 @@ BUTTONS: dict[str, tuple[str, str]] = {
     "cluster": ("Cluster", "rfm_addin.excel.macros:cluster_sheet"),
     "settings": ("Settings", "rfm_addin.excel.macros:reset_settings"),
     "help": ("Help", "rfm_addin.excel.macros:show_help"),
-    "share": ("Share results", "rfm_addin.excel.share:share_workbook"),
+    "share": ("Share copy", "rfm_addin.excel.share:share_workbook"),
     "load": ("Load data", "rfm_addin.excel.load:load_data"),
 }
 
