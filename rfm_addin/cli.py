@@ -65,9 +65,20 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"rfm-addin {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    run = sub.add_parser("analyze", help="analyse a transactions file (CSV, XLSX or Parquet)")
-    run.add_argument("input", help="transactions file: .csv, .xlsx, .xlsm or .parquet")
-    run.add_argument("-o", "--output", help="workbook to write (default: INPUT_rfm.xlsx beside the input)")
+    run = sub.add_parser("analyze", help="analyse transactions from a file, a folder or glob of files, or a database")
+    run.add_argument("input", nargs="?", default=None,
+                     help="transactions: a .csv, .xlsx, .xlsm or .parquet file, a glob such as "
+                          "'transactions/*.parquet', or a folder of Parquet/CSV files (aggregated by DuckDB)")
+    run.add_argument("-o", "--output", help="workbook to write (default: INPUT_rfm.xlsx beside the input; "
+                                            "with --db: rfm_TABLE.xlsx here)")
+    db = run.add_argument_group("database (pip install \"rfm-addin[sql]\"); the aggregation runs in the database")
+    db.add_argument("--db", metavar="URL_OR_NAME",
+                    help="duckdb:///file.duckdb, postgresql://user@host/db, or the name of a connection from "
+                         "RFM_CONNECTION_<NAME> or the user's connections.toml (keeps passwords off the command line)")
+    what = db.add_mutually_exclusive_group()
+    what.add_argument("--table", help="table to read (schema.table allowed)")
+    what.add_argument("--query", help="SELECT query to read")
+    run.set_defaults(parser=run)
     _analysis_options(run)
 
     demo = sub.add_parser("demo", help="write the built-in demo transactions and analyse them")
@@ -79,11 +90,6 @@ def build_parser() -> argparse.ArgumentParser:
     tpl.add_argument("output", nargs="?", default="workbook_template.xlsm",
                      help="workbook to write (default: workbook_template.xlsm in the current folder)")
 
-    share = sub.add_parser("share", help="write a macro-free, formula-free .xlsx copy of a results workbook")
-    share.add_argument("input", help="workbook saved by Excel: .xlsx or .xlsm (only read)")
-    share.add_argument("-o", "--output", help="the .xlsx to write (default: INPUT_share.xlsx beside the input)")
-    share.add_argument("--title", help="document title (default: 'RFM results as of <date>')")
-    share.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
     return parser
 
 
@@ -120,7 +126,7 @@ def _analysis_options(parser: argparse.ArgumentParser, with_columns: bool = True
     opts.add_argument("-q", "--quiet", action="store_true", help="no progress and no summary")
 
 
-def _run_analysis(data, args, first_row: int = 2, date_system: int = 1900) -> Analysis:
+def _run_analysis(data, args, first_row: int = 2, date_system: int = 1900, **source) -> Analysis:
     return analyze(
         data, customer=getattr(args, "customer", None), date=getattr(args, "date", None),
         amount=getattr(args, "amount", None), order=getattr(args, "order", None), as_of=args.as_of,
@@ -128,6 +134,7 @@ def _run_analysis(data, args, first_row: int = 2, date_system: int = 1900) -> An
         k_range=args.k_range, random_state=args.seed, decimal=getattr(args, "decimal", "."),
         thousands=getattr(args, "thousands", None), dayfirst=getattr(args, "dayfirst", None),
         date_system=date_system, first_row=first_row, progress=_progress(args.quiet),
+        **source,
     )
 
 
@@ -158,7 +165,56 @@ def _report(analysis: Analysis, output: str, quiet: bool) -> None:
         print(f"- {line}")
 
 
+def _output_for(args) -> str:
+    if args.output:
+        return args.output
+    if args.db is not None:
+        name = args.table.split(".")[-1] if args.table else "query"
+        return f"rfm_{_safe_file_name(name)}.xlsx"
+    text = args.input.rstrip("/\\")
+    if any(ch in text for ch in "*?["):
+        folder = Path(text).parent
+        while any(ch in str(folder) for ch in "*?["):
+            folder = folder.parent
+        if folder.name in ("", ".", ".."):
+            return str(folder / "rfm_results.xlsx")
+        return str(folder.with_name(folder.name + "_rfm.xlsx"))
+    if Path(text).is_dir():
+        return str(Path(text).with_name(Path(text).name + "_rfm.xlsx"))
+    return str(Path(text).with_name(Path(text).stem + "_rfm.xlsx"))
+
+
+def _cmd_analyze_engine(args) -> None:
+    """Files, globs, folders and databases: the engine aggregates, one row per customer comes back."""
+    if args.db is not None and args.input is not None:
+        raise RfmError("Give either an input file or --db, not both.")
+    if args.db is not None and args.table is None and args.query is None:
+        raise RfmError("With --db, say what to read: --table NAME or --query \"select ...\".")
+    output = _output_for(args)
+    inputs = (args.input,) if args.input is not None and Path(args.input).is_file() else ()
+    check_target(output, inputs)
+    if args.export_segments:
+        prepare_folder(args.export_segments)
+    source = args.db if args.db is not None else args.input
+    analysis = _run_analysis(source, args, table=args.table, query=args.query)
+    written = write_analysis(analysis, output, inputs=inputs)
+    if args.export_segments:
+        export_segments(analysis, args.export_segments)
+    if _progress(args.quiet):
+        sys.stderr.write("\r\033[K")
+    _report(analysis, written, args.quiet)
+
+
 def _cmd_analyze(args) -> None:
+    from .sources import is_engine_source
+
+    if args.input is None and args.db is None:
+        args.parser.error("give the transactions: a file, a folder or glob of files, or --db URL --table NAME")
+    if (args.table is not None or args.query is not None) and args.db is None:
+        raise RfmError("--table and --query go with --db.")
+    if args.db is not None or (args.sheet is None and is_engine_source(args.input)):
+        _cmd_analyze_engine(args)
+        return
     source = read_transactions(args.input, args.sheet)
     output = args.output or str(Path(args.input).with_name(Path(args.input).stem + "_rfm.xlsx"))
     check_target(output, (args.input,))
@@ -197,22 +253,12 @@ def _cmd_template(args) -> None:
     print(f"Workbook template: {build_template(args.output)}")
 
 
-def _cmd_share(args) -> None:
-    from .share import share_copy
-
-    output = args.output or str(Path(args.input).with_name(Path(args.input).stem + "_share.xlsx"))
-    report = share_copy(args.input, output, title=args.title)
-    if not args.quiet:
-        print("\n".join(report.lines()))
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``rfm-addin``; returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        {"analyze": _cmd_analyze, "demo": _cmd_demo, "template": _cmd_template,
-         "share": _cmd_share}[args.command](args)
+        {"analyze": _cmd_analyze, "demo": _cmd_demo, "template": _cmd_template}[args.command](args)
     except RfmError as exc:
         if sys.stderr.isatty():
             sys.stderr.write("\r\033[K")

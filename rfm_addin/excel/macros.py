@@ -230,7 +230,7 @@ BUTTONS: dict[str, tuple[str, str]] = {
     "settings": ("Settings", "rfm_addin.excel.macros:reset_settings"),
     "help": ("Help", "rfm_addin.excel.macros:show_help"),
     "share": ("Share copy", "rfm_addin.excel.share:share_workbook"),
-    "load": ("Load data", "rfm_addin.excel.load:load_data"),
+    "load": ("Load data", "rfm_addin.sources.excel_load:load_data"),
 }
 
 

@@ -119,6 +119,27 @@ def _separator(*allowed: str) -> Callable[[str, Any], Any]:
     return parse
 
 
+def _connection(label: str, value: Any) -> str | None:
+    """A connection name (or a URL without a password): credentials stay outside the workbook."""
+    from ..sources.connections import check_setting
+
+    name = _name(label, value)
+    return None if name is None else check_setting(label, name)
+
+
+def _table_name(label: str, value: Any) -> str | None:
+    """A table name: checked here (letters, digits, _ and schema.table), quoted when read."""
+    from ..sources.connections import split_identifier
+
+    name = _name(label, value)
+    if name is not None:
+        try:
+            split_identifier(name)
+        except RfmError as exc:
+            raise RfmError(f"{label}: {exc}") from None
+    return name
+
+
 def _dayfirst(label: str, value: Any) -> bool | None:
     choice = convert.text_option(label, value, ("auto", "day-first", "month-first"), "auto")
     return {"auto": None, "day-first": True, "month-first": False}[choice]
@@ -153,6 +174,10 @@ SETTINGS: tuple[Setting, ...] = (
             _separator(",", ".", " ", "'", "\u00a0")),
     Setting("dayfirst", "Date order", "auto", "For text dates such as 03/04/2024: auto, day-first or month-first.",
             _dayfirst),
+    Setting("connection", "Connection", None,
+            "Load data button: name of a database connection kept outside the workbook (environment variable "
+            "RFM_CONNECTION_<NAME> or the user's rfm_addin/connections.toml). Never a password here.", _connection),
+    Setting("table", "Table", None, "Load data button: the table to read, e.g. sales or public.sales.", _table_name),
 )
 
 _BY_KEY = {s.key: s for s in SETTINGS}
@@ -186,6 +211,8 @@ class Settings:
     decimal: str = "."
     thousands: str | None = None
     dayfirst: bool | None = None
+    connection: str | None = None
+    table: str | None = None
 
     def analyze_kwargs(self) -> dict[str, Any]:
         """Keyword arguments of :func:`rfm_addin.analyze` for these settings."""

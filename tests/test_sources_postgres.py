@@ -1,0 +1,132 @@
+"""PostgreSQL through Ibis against a real server (started by .ci/postgres).
+
+The server is found at RFM_TEST_POSTGRES_URL or postgresql://rfm:rfm@127.0.0.1:54329/rfm_test.
+Without a reachable server the tests skip, except in CI (CI=true), where they fail.
+"""
+from __future__ import annotations
+
+import io
+import os
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+from sources_helpers import assert_same_result
+
+import rfm_addin
+from rfm_addin import rfm
+from rfm_addin.errors import ColumnError, RfmError
+
+pytest.importorskip("ibis")
+psycopg = pytest.importorskip("psycopg")
+
+URL = os.environ.get("RFM_TEST_POSTGRES_URL", "postgresql://rfm:rfm@127.0.0.1:54329/rfm_test")
+
+
+def large_transactions(n_rows: int = 200_000, seed: int = 7) -> pd.DataFrame:
+    """Order lines with duplicates, cancellations, returns, missing customers and order ids."""
+    rng = np.random.default_rng(seed)
+    customers = rng.integers(1, 20_000, n_rows)
+    orders = rng.integers(100_000, 180_000, n_rows).astype(str).astype(object)
+    cancel = rng.random(n_rows) < 0.02
+    orders[cancel] = "C" + orders[cancel]
+    orders[rng.random(n_rows) < 0.01] = None
+    frame = pd.DataFrame({
+        "InvoiceNo": orders,
+        "CustomerID": np.where(rng.random(n_rows) < 0.03, None, customers.astype(str)),
+        "InvoiceDate": pd.Timestamp("2023-01-01") + pd.to_timedelta(rng.integers(0, 730 * 24, n_rows), unit="h"),
+        "Quantity": rng.integers(-2, 12, n_rows),
+        "UnitPrice": np.round(rng.lognormal(1.0, 0.8, n_rows), 2),
+    })
+    frame = pd.concat([frame, frame.iloc[: n_rows // 100]], ignore_index=True)  # exact duplicates
+    return frame
+
+
+def _load(conn, name: str, frame: pd.DataFrame, types: dict[str, str]) -> None:
+    with conn.cursor() as cur:
+        cur.execute(f'drop table if exists "{name}"')
+        cur.execute(f'create table "{name}" ({", ".join(f"{chr(34)}{c}{chr(34)} {t}" for c, t in types.items())})')
+        buffer = io.StringIO()
+        frame.to_csv(buffer, index=False, header=False, date_format="%Y-%m-%d %H:%M:%S")
+        buffer.seek(0)
+        with cur.copy(f'copy "{name}" from stdin with (format csv)') as copy:
+            copy.write(buffer.read())
+    conn.commit()
+
+
+@pytest.fixture(scope="module")
+def server():
+    try:
+        conn = psycopg.connect(URL, connect_timeout=5)
+    except Exception as exc:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI=true but no PostgreSQL server at {URL}: {exc} (run .ci/postgres)")
+        pytest.skip(f"no PostgreSQL server at {URL} (run .ci/postgres)")
+    demo = rfm_addin.demo_transactions()
+    big = large_transactions()
+    _load(conn, "demo_sales", demo, {"CustomerID": "text", "OrderDate": "date", "OrderAmount": "numeric(12,2)"})
+    _load(conn, "big_sales", big, {"InvoiceNo": "text", "CustomerID": "text", "InvoiceDate": "timestamp",
+                                   "Quantity": "integer", "UnitPrice": "double precision"})
+    _load(conn, "text_dates", demo.astype({"OrderDate": str}),
+          {"CustomerID": "text", "OrderDate": "text", "OrderAmount": "numeric(12,2)"})
+    with conn.cursor() as cur:
+        cur.execute("drop table if exists victim")
+        cur.execute("create table victim (a int)")
+    conn.commit()
+    yield {"conn": conn, "demo": demo, "big": big}
+    conn.close()
+
+
+def test_demo_data_same_as_dataframe_path(server):
+    expected = rfm.compute_rfm(server["demo"])
+    assert_same_result(expected, rfm.compute_rfm(URL, table="demo_sales"))
+    assert_same_result(expected, rfm.compute_rfm(URL, table="public.demo_sales"))
+    assert_same_result(expected, rfm.compute_rfm(URL, query='select * from demo_sales where "OrderAmount" is not null'))
+
+
+@pytest.mark.parametrize("as_of", [None, "2024-06-30"])
+def test_larger_data_same_as_dataframe_path(server, as_of):
+    expected = rfm.compute_rfm(server["big"], as_of=as_of)
+    start = time.monotonic()
+    got = rfm.compute_rfm(URL, table="big_sales", as_of=as_of)
+    assert time.monotonic() - start < 60
+    assert_same_result(expected, got)
+    assert got.quality.counts["duplicate_rows"] > 0 and got.quality.counts["cancellations"] > 0
+    assert got.quality.counts["no_customer"] > 0 and got.quality.counts["rows_without_order"] > 0
+
+
+def test_analysis_from_postgres_equals_dataframe(server):
+    a = rfm_addin.analyze(server["demo"], k=3)
+    b = rfm_addin.analyze(URL, table="demo_sales", k=3)
+    pd.testing.assert_frame_equal(a.customers, b.customers, check_exact=False, atol=0.005)
+
+
+def test_named_connection(server, monkeypatch):
+    monkeypatch.setenv("RFM_CONNECTION_WAREHOUSE", URL)
+    assert len(rfm.rfm_table("warehouse", table="demo_sales")) == 1000
+
+
+def test_bad_input_through_postgres(server):
+    with pytest.raises(RfmError, match="table 'nosuch' was not found.*big_sales"):
+        rfm.compute_rfm(URL, table="nosuch")
+    with pytest.raises(ColumnError, match="customer column 'Client' is not in the data"):
+        rfm.compute_rfm(URL, table="demo_sales", customer="Client")
+    with pytest.raises(RfmError, match=r"Column 'OrderDate' \(date\) has type string"):
+        rfm.compute_rfm(URL, table="text_dates")
+    for name in ("demo_sales; DROP TABLE victim", 'demo_sales"; DROP TABLE victim; --'):
+        with pytest.raises(RfmError, match="not a valid table name"):
+            rfm.compute_rfm(URL, table=name)
+    with pytest.raises(ColumnError, match="not in the data"):
+        rfm.compute_rfm(URL, table="demo_sales", customer='a" ; DROP TABLE victim; --')
+    with server["conn"].cursor() as cur:
+        cur.execute("select count(*) from victim")
+        assert cur.fetchone() == (0,)
+
+
+def test_wrong_password_is_a_clear_error_without_the_password(server):
+    bad = URL.replace("rfm:rfm@", "rfm:wrong-secret@")
+    with pytest.raises(RfmError) as info:
+        rfm.compute_rfm(bad, table="demo_sales")
+    assert "Could not connect to PostgreSQL" in str(info.value)
+    assert "wrong-secret" not in str(info.value)
