@@ -90,6 +90,11 @@ def build_parser() -> argparse.ArgumentParser:
     tpl.add_argument("output", nargs="?", default="workbook_template.xlsm",
                      help="workbook to write (default: workbook_template.xlsm in the current folder)")
 
+    share = sub.add_parser("share", help="write a macro-free, formula-free .xlsx copy of a results workbook")
+    share.add_argument("input", help="workbook saved by Excel: .xlsx or .xlsm (only read)")
+    share.add_argument("-o", "--output", help="the .xlsx to write (default: INPUT_share.xlsx beside the input)")
+    share.add_argument("--title", help="document title (default: 'RFM results as of <date>')")
+    share.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
     return parser
 
 
@@ -253,12 +258,22 @@ def _cmd_template(args) -> None:
     print(f"Workbook template: {build_template(args.output)}")
 
 
+def _cmd_share(args) -> None:
+    from .share import share_copy
+
+    output = args.output or str(Path(args.input).with_name(Path(args.input).stem + "_share.xlsx"))
+    report = share_copy(args.input, output, title=args.title)
+    if not args.quiet:
+        print("\n".join(report.lines()))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``rfm-addin``; returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        {"analyze": _cmd_analyze, "demo": _cmd_demo, "template": _cmd_template}[args.command](args)
+        {"analyze": _cmd_analyze, "demo": _cmd_demo, "template": _cmd_template,
+         "share": _cmd_share}[args.command](args)
     except RfmError as exc:
         if sys.stderr.isatty():
             sys.stderr.write("\r\033[K")
