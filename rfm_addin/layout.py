@@ -90,7 +90,7 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "number": ("No.", "int"),
     "parameter": ("Parameter", "text"),
     "value": ("Value", "general"),
-    "top20_share": ("Revenue from the top 20% of customers", "share"),
+    "top20_share": ("Top 20% share", "share"),
     "as_of": ("As of", "date"),
     "clusters": ("Clusters", "int"),
     "chosen_inertia": ("Chosen k", "decimal"),
@@ -449,8 +449,9 @@ def summary_sheet(analysis: "Analysis") -> SheetSpec:
         data_labels=True)]
     basis = analysis.parameters.get("frequency_basis", "")
     return SheetSpec("RFM Summary", "RFM summary",
-                     f"Customers as of {as_of}; frequency counts {basis}. Segments by revenue, highest first; "
-                     "each segment has one colour in every chart and table.", tables, charts=charts, freeze=False)
+                     f"Customers as of {as_of}; frequency counts {basis}. Top 20% share: the share of revenue "
+                     "from the best 20% of customers. Segments by revenue, highest first; each segment has one "
+                     "colour in every chart and table.", tables, charts=charts, freeze=False)
 
 
 def grid_sheet(analysis: "Analysis") -> SheetSpec:
