@@ -8,7 +8,7 @@ partial quality counts of that customer. :func:`result_from_rows` then adds thos
 columns up into the same :class:`~rfm_addin.quality.QualityReport` and builds the same
 customer table, so only one row per customer ever leaves the engine.
 
-How each rule maps to the expression (stage A groups rows, B orders, C customers):
+How each rule maps to the expression (stage A groups identical rows, stage C customers):
 
 - ids: text ids are trimmed, empty text is missing, "12346.0" is "12346" (as
   :func:`rfm_addin.parsing.read_ids`); numeric ids stay numbers in the engine and become
@@ -27,8 +27,8 @@ How each rule maps to the expression (stage A groups rows, B orders, C customers
 - as_of: a stated as_of leaves later rows out (counted); the default (day after the last
   transaction of a customer row) needs no filter and is taken from the per-customer
   maximum in Python, so the engine reads the data once.
-- frequency: stage B groups purchases by (customer, order): an order with a purchase
-  counts once, rows without an order id count one each; without an order column, rows.
+- frequency: distinct order ids among a customer's purchases (a filtered COUNT DISTINCT),
+  plus purchase rows without an order id, one each; without an order column, rows.
 - recency: calendar days from the last purchase date (dates cast to ``date``) to as_of.
 - customers with cancellations only: present in the engine's output, left out (counted).
 """
@@ -45,11 +45,6 @@ from ..errors import ColumnError, DataError, RfmError
 from ..parsing import EXCEL_ERRORS, _id_texts
 from ..quality import QualityReport
 
-#: The measures every stage carries, with how they combine (sum, min or max).
-_SUMS = ("rows_read", "blank", "nocust", "nocust_amt", "miss_date", "miss_amt", "dup", "dup_amt", "possdup",
-         "after", "after_amt", "cancel", "cancel_amt", "used", "monetary", "purchases", "noorder", "lines")
-_MINS = ("first",)
-_MAXS = ("last", "maxday")
 
 
 def _type_name(dtype: Any) -> str:
@@ -221,19 +216,11 @@ def customer_expression(t: Any, cols: ColumnMap, as_of: pd.Timestamp | None,
     }
     measures.update({k: v.min(where=used) for k, v in keep_cols.items()})
 
-    def combine(tab, extra=()):
-        out = {k: tab[k].sum() for k in _SUMS}
-        out.update({k: tab[k].min() for k in _MINS})
-        out.update({k: tab[k].max() for k in _MAXS})
-        out.update({k: tab[k].min() for k in keep_cols})
-        return out
-
     if with_order:
-        # Stage B: one row per (customer, order); an order with a purchase counts once.
-        b = a.group_by("_c", "_o").aggregate(**measures)
-        orders = ibis.ifelse(b._o.isnull(), b.purchases, ibis.ifelse(b.purchases > 0, 1, 0)).cast("int64")
-        b = b.mutate(_f=orders)
-        c = b.group_by("_c").aggregate(**combine(b), frequency=b._f.sum())
+        # Stage B: distinct orders with a purchase, plus purchase rows without an order id.
+        orders = a._o.nunique(where=purchase & a._o.notnull())
+        c = a.group_by("_c").aggregate(**measures, _orders=orders)
+        c = c.mutate(frequency=(c._orders + c.noorder).cast("int64"))
     else:
         c = a.group_by("_c").aggregate(**measures)
         c = c.mutate(frequency=c.purchases)
