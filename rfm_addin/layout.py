@@ -433,7 +433,7 @@ def summary_sheet(analysis: "Analysis") -> SheetSpec:
     findings = pd.DataFrame({"number": range(1, len(analysis.insights) + 1), "finding": analysis.insights})
     tables = [
         table_spec("RFM_Headline", head),
-        table_spec("RFM_Insights", findings),
+        table_spec("RFM_Findings", findings),
         table_spec("RFM_Overview", overview),
     ]
     tables[1].gap_before = CHART_ROWS
@@ -519,8 +519,12 @@ def analysis_sheets(analysis: "Analysis") -> list[SheetSpec]:
     as_of = f"{analysis.as_of:%Y-%m-%d}"
     segments = table_spec("RFM_Segments", analysis.segment_summary, index="segment")
     segments.colour_by = "segment"
+    findings = pd.DataFrame({"number": range(1, len(analysis.insights) + 1), "finding": analysis.insights})
     return checked([
         summary_sheet(analysis),
+        SheetSpec("RFM Insights", "Findings",
+                  f"Computed from the data, as of {as_of}; the same sentences head the RFM Summary sheet.",
+                  [table_spec("RFM_Insights", findings)]),
         SheetSpec("RFM Customers", "Customers with RFM scores, segment and cluster",
                   f"One row per customer. Recency: days from the last purchase to {as_of}; frequency: {basis}; "
                   "monetary: net spend (returns subtract). Scores: higher is better.",

@@ -117,8 +117,8 @@ def test_summary_sheet_first_with_headline_findings_and_segments(workbook, analy
     assert ws["D5"].number_format == "yyyy-mm-dd" and ws["D5"].value == analysis.as_of.to_pydatetime()
     n_top, share = rfm_addin.insights.pareto_share(analysis.customers["monetary"])
     assert ws["C5"].value == pytest.approx(share)
-    assert set(ws.tables) == {"RFM_Headline", "RFM_Insights", "RFM_Overview"}
-    findings = ws.tables["RFM_Insights"].ref
+    assert set(ws.tables) == {"RFM_Headline", "RFM_Findings", "RFM_Overview"}
+    findings = ws.tables["RFM_Findings"].ref
     first = int(re.search(r"\d+", findings).group(0))
     assert [ws.cell(first + 1 + i, 2).value for i in range(len(analysis.insights))] == analysis.insights
     overview = ws.tables["RFM_Overview"].ref

@@ -19,7 +19,7 @@ import rfm_addin
 import rfm_addin.writers.xlsx as xlsx_writer
 from rfm_addin.cli import main
 
-SHEETS = ["RFM Summary", "RFM Customers", "RFM Segments", "RFM R x F Grid", "RFM Clusters", "RFM K Selection",
+SHEETS = ["RFM Summary", "RFM Insights", "RFM Customers", "RFM Segments", "RFM R x F Grid", "RFM Clusters", "RFM K Selection",
           "RFM Pareto", "RFM Thresholds", "RFM Quality"]
 CUSTOMER_HEADERS = ["CustomerID", "Recency (days)", "Frequency", "Monetary", "First purchase", "Last purchase",
                     "Avg order value", "R score", "F score", "M score", "RFM code", "RFM score", "Segment",
@@ -83,7 +83,8 @@ def test_demo_sheet_names(demo):
 def test_demo_every_sheet_has_its_named_table_covering_header_and_rows(demo, capsys):
     _, wb = demo
     expected_tables = {
-        "RFM Summary": ["RFM_Headline", "RFM_Insights", "RFM_Overview"], "RFM Customers": ["RFM_Customers"],
+        "RFM Summary": ["RFM_Headline", "RFM_Findings", "RFM_Overview"], "RFM Insights": ["RFM_Insights"],
+        "RFM Customers": ["RFM_Customers"],
         "RFM Segments": ["RFM_Segments"], "RFM R x F Grid": ["RFM_GridCustomers", "RFM_GridMonetary"],
         "RFM Clusters": ["RFM_Clusters", "RFM_ClusterSnake"], "RFM K Selection": ["RFM_KSelection"],
         "RFM Pareto": ["RFM_Pareto"],

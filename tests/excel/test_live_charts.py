@@ -9,7 +9,7 @@ from test_macros import SETTINGS, transactions
 from rfm_addin.excel import live_writer, macros
 from rfm_addin.layout import HEAT_COLOURS, SheetSpec, TableSpec, segment_colour
 
-SHEETS = ["Data", "RFM Settings", "RFM Summary", "RFM Customers", "RFM Segments", "RFM R x F Grid", "RFM Clusters",
+SHEETS = ["Data", "RFM Settings", "RFM Summary", "RFM Insights", "RFM Customers", "RFM Segments", "RFM R x F Grid", "RFM Clusters",
           "RFM K Selection", "RFM Pareto", "RFM Thresholds", "RFM Quality"]
 
 
@@ -85,7 +85,7 @@ def test_segment_cells_coloured_and_panes_frozen(book):
     assert all(a["start_column"] == 0 for a in colours)
     assert len(on(book, "setRangeColor", "RFM Segments")) == 5
     frozen = {a["sheet_position"]: a["args"] for a in by_func(book, "freezePaneAtRange")}
-    assert {SHEETS[p] for p in frozen} == {"RFM Customers", "RFM Segments", "RFM K Selection", "RFM Pareto",
+    assert {SHEETS[p] for p in frozen} == {"RFM Insights", "RFM Customers", "RFM Segments", "RFM K Selection", "RFM Pareto",
                                           "RFM Thresholds"}
     assert all(args == ["1:4"] for args in frozen.values())
 

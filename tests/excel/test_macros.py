@@ -56,7 +56,7 @@ EXPECTED_CUSTOMERS = [  # sorted by id as text ("=" before letters); codes stay 
     ["C", 5.0, 2.0, 50.0, "2024-02-10", "2024-03-26", 25.0, 3.0, 2.0, 4.0, "'324", 3.0, "Need Attention"],
     ["D", 3.0, 4.0, 40.0, "2024-01-05", "2024-03-28", 10.0, 4.0, 4.0, 3.0, "'443", 11 / 3, "Loyal Customers"],
 ]
-LAYOUT_SHEETS = ["RFM Summary", "RFM Customers", "RFM Segments", "RFM R x F Grid", "RFM Clusters",
+LAYOUT_SHEETS = ["RFM Summary", "RFM Insights", "RFM Customers", "RFM Segments", "RFM R x F Grid", "RFM Clusters",
                  "RFM K Selection", "RFM Pareto", "RFM Thresholds", "RFM Quality"]
 
 
@@ -71,7 +71,7 @@ def test_analyze_writes_the_layout_sheets(make_book):
     book = make_book([sheet("Data", transactions()), SETTINGS])
     macros.analyze_sheet(book)
     assert [a["args"][1] for a in by_func(book, "addSheet")] == LAYOUT_SHEETS
-    assert [a["args"][0] for a in by_func(book, "addSheet")] == list(range(2, 11))  # after the last sheet
+    assert [a["args"][0] for a in by_func(book, "addSheet")] == list(range(2, 12))  # after the last sheet
     assert not by_func(book, "alert")
     # The source and settings sheets (positions 0 and 1) are never written.
     assert not [a for a in actions(book) if a["sheet_position"] in (0, 1) and a["func"] != "addSheet"]
@@ -84,7 +84,7 @@ def test_analyze_writes_the_layout_sheets(make_book):
 def test_analyze_customer_table_values_formats_and_table(make_book):
     book = make_book([sheet("Data", transactions()), SETTINGS])
     macros.analyze_sheet(book)
-    customers = 3  # sheet position of "RFM Customers"
+    customers = 4  # sheet position of "RFM Customers"
     written = values_written(book, customers, 3)  # header at row 4 (0-based 3)
     assert written[0] == CUSTOMERS_HEADER
     body = [row[:13] for row in written[1:]]
@@ -108,19 +108,19 @@ def test_analyze_tables_are_named_and_sized_from_the_data(make_book):
     book = make_book([sheet("Data", transactions()), SETTINGS])
     macros.analyze_sheet(book)
     tables = {a["args"][3]: (a["sheet_position"], a["args"][0]) for a in by_func(book, "addTable")}
-    assert tables["RFM_Customers"] == (3, "$A$4:$O$9")
-    assert tables["RFM_KSelection"] == (7, "$A$4:$E$6")  # k = 2, 3 (and the chosen-k column)
-    assert tables["RFM_Thresholds"] == (9, "$A$4:$F$19")  # 3 metrics x 5 scores
+    assert tables["RFM_Customers"] == (4, "$A$4:$O$9")
+    assert tables["RFM_KSelection"] == (8, "$A$4:$E$6")  # k = 2, 3 (and the chosen-k column)
+    assert tables["RFM_Thresholds"] == (10, "$A$4:$F$19")  # 3 metrics x 5 scores
     assert tables["RFM_Clusters"][1].startswith("$A$4:") and tables["RFM_Clusters"][1].endswith("$6")
-    segments = values_written(book, 4, 3)  # "RFM Segments"
+    segments = values_written(book, 5, 3)  # "RFM Segments"
     assert [row[0] for row in segments[1:]] == ["Champions", "Need Attention", "Loyal Customers", "At Risk",
                                                 "Lost"]  # most revenue first: 100, 50, 40, 30, 10
     assert [row[1] for row in segments[1:]] == [1.0] * 5
-    assert set(tables) == {"RFM_Headline", "RFM_Insights", "RFM_Overview", "RFM_GridCustomers", "RFM_GridMonetary",
+    assert set(tables) == {"RFM_Headline", "RFM_Findings", "RFM_Insights", "RFM_Overview", "RFM_GridCustomers", "RFM_GridMonetary",
                            "RFM_ClusterSnake", "RFM_Pareto",
                            "RFM_Customers", "RFM_Segments", "RFM_Clusters", "RFM_KSelection",
                            "RFM_Thresholds", "RFM_Quality", "RFM_Parameters"}
-    quality = values_written(book, 10, 3)
+    quality = values_written(book, 11, 3)
     assert quality[0][0] == "Check"
     assert ["Blank rows skipped", 1.0] == quality[[r[0] for r in quality].index("Blank rows skipped")][:2]
 
@@ -145,7 +145,7 @@ def test_rerun_replaces_only_owned_sheets(make_book):
     macros.analyze_sheet(book)
     assert not by_func(book, "alert")
     added = [a["args"][1] for a in by_func(book, "addSheet")]
-    assert added[1] == "RFM~2" and added[0] == "RFM Summary"  # written beside the old one first
+    assert added[2] == "RFM~3" and added[:2] == ["RFM Summary", "RFM Insights"]  # beside the old one first
     new_tables = [a["args"][3] for a in by_func(book, "addTable")]
     assert "RFM_Customers_new" in new_tables and "RFM_Customers" not in new_tables
     deletes = by_func(book, "sheetDelete")
@@ -189,7 +189,7 @@ def test_settings_override_columns(make_book):
     book = make_book([sheet("Data", rows), settings])
     macros.analyze_sheet(book)
     assert not by_func(book, "alert")
-    written = values_written(book, 3, 3)
+    written = values_written(book, 4, 3)
     assert written[0][0] == "Who"
     assert [row[1] for row in written[1:]] == [40.0, 31.0, 50.0, 35.0, 33.0]  # days to 2024-04-30
 
@@ -281,7 +281,7 @@ def test_ribbon_unknown_and_missing_features(make_book):
     macros.ribbon("bogus", book)
     messages = [a["args"][0] for a in by_func(book, "alert")]
     assert "Share copy" in messages[0] and "desktop Excel" in messages[0]  # the remote engine has no file
-    assert "Load data" in messages[1]
+    assert "Connection" in messages[1] and "RFM Settings" in messages[1]  # no connection named yet
     assert "'bogus'" in messages[2] and "unknown" in messages[2]
 
 
