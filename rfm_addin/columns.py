@@ -173,3 +173,31 @@ def resolve_columns(
         customer=found["customer"], date=found["date"], amount=found["amount"], order=found["order"],
         quantity=found["quantity"], price=found["price"],
     )
+
+
+#: Columns of the customer table, in order (``keep`` columns follow and cannot reuse these names).
+RFM_COLUMNS = ["recency", "frequency", "monetary", "first_purchase", "last_purchase", "avg_order_value"]
+
+
+def resolve_keep(keep: Iterable[str] | str | None, columns: list, used: list[str]) -> list[str]:
+    """Check the ``keep`` column names against the source's columns.
+
+    Returns the names to carry over, in order, without repeats and without the customer
+    column itself (``used[0]``).
+
+    Raises
+    ------
+    ColumnError
+        A name is not a column of the source, or clashes with an output column.
+    """
+    if keep is None:
+        return []
+    names = [keep] if isinstance(keep, str) else list(keep)
+    missing = [k for k in names if k not in columns]
+    if missing:
+        raise ColumnError(f"keep names columns that are not in the data: {missing!r}. "
+                          f"Columns found: {_listing(columns)}.")
+    clash = [k for k in names if k in RFM_COLUMNS]
+    if clash:
+        raise ColumnError(f"keep cannot include {clash!r}: those names are outputs of the RFM table.")
+    return list(dict.fromkeys(k for k in names if k not in used[:1]))

@@ -26,13 +26,11 @@ from typing import Iterable
 import numpy as np
 import pandas as pd
 
-from .columns import ColumnMap, resolve_columns
-from .errors import ColumnError, DataError, RfmError
+from .columns import RFM_COLUMNS, ColumnMap, resolve_columns, resolve_keep  # noqa: F401 (RFM_COLUMNS re-exported)
+from .errors import DataError, RfmError
 from .parsing import read_dates, read_ids, read_numbers
 from .quality import QualityReport
 
-#: Columns of the customer table, in order (``keep`` columns follow).
-RFM_COLUMNS = ["recency", "frequency", "monetary", "first_purchase", "last_purchase", "avg_order_value"]
 
 
 @dataclass
@@ -73,20 +71,6 @@ def parse_as_of(as_of: object) -> pd.Timestamp | None:
     if stamp.tzinfo is not None:
         stamp = stamp.tz_localize(None)
     return stamp.normalize()
-
-
-def _keep_columns(keep: Iterable[str] | str | None, frame: pd.DataFrame, used: list[str]) -> list[str]:
-    if keep is None:
-        return []
-    names = [keep] if isinstance(keep, str) else list(keep)
-    missing = [k for k in names if k not in frame.columns]
-    if missing:
-        raise ColumnError(f"keep names columns that are not in the data: {missing!r}. "
-                          f"Columns found: {', '.join(map(repr, map(str, frame.columns)))}.")
-    clash = [k for k in names if k in RFM_COLUMNS]
-    if clash:
-        raise ColumnError(f"keep cannot include {clash!r}: those names are outputs of the RFM table.")
-    return list(dict.fromkeys(k for k in names if k not in used[:1]))
 
 
 def _missing_values_error(column: str, positions: np.ndarray, first_row: int, what: str) -> DataError:
@@ -149,7 +133,7 @@ def compute_rfm(
     if thousands is not None and (thousands == decimal or thousands not in (",", ".", " ", "'", "\u00a0")):
         raise RfmError(f"thousands must be one of ',', '.', ' ', \"'\" and differ from decimal, not {thousands!r}.")
     cols = resolve_columns(frame.columns, customer, date, amount, order)
-    keep_cols = _keep_columns(keep, frame, cols.used)
+    keep_cols = resolve_keep(keep, list(frame.columns), cols.used)
     stated_as_of = parse_as_of(as_of)
     report = QualityReport()
     n_read = len(frame)
