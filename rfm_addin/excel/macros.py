@@ -7,16 +7,18 @@ function serves VBA's ``RunPython`` (desktop Excel) and xlwings' remote and Lite
 Buttons (:func:`ribbon` ids)
 ----------------------------
 ``analyze``  :func:`analyze_sheet`: the active sheet's transactions -> the result sheets
-             of :func:`rfm_addin.layout.analysis_sheets` ("RFM Insights", "RFM Customers",
-             "RFM Segments", "RFM Clusters", "RFM K Selection", "RFM Thresholds",
-             "RFM Quality").
+             of :func:`rfm_addin.layout.analysis_sheets` ("RFM Summary", "RFM Insights",
+             "RFM Customers", "RFM Segments", "RFM R x F Grid", "RFM Clusters",
+             "RFM K Selection", "RFM Pareto", "RFM Thresholds", "RFM Quality").
 ``cluster``  :func:`cluster_sheet`: the active sheet is already one row per customer ->
              "RFM Clustered Data" (a copy of the table with Cluster and Cluster name
              columns), "RFM Cluster Profile", "RFM Cluster K".
 ``settings`` :func:`reset_settings`: creates or resets the "RFM Settings" sheet.
 ``help``     :func:`show_help`: opens the "Start here" sheet, else shows where the README is.
-``share``, ``load``: wired by later features (see :data:`BUTTONS`); until then the
-             button answers that the feature is not available.
+``share``    a macro-free, formula-free copy of the saved workbook (:mod:`.share`).
+``load``     customers aggregated by a database from the Settings' named connection
+             (:mod:`rfm_addin.sources.excel_load`), then the analysis as after Analyze.
+An id without a feature answers with a message naming it (see :data:`BUTTONS`).
 
 Behaviour shared by all macros
 ------------------------------
