@@ -171,7 +171,7 @@ def engine_rfm(transactions: Any, customer: str | None = None, date: str | None 
     the file instead (text dates or amounts, title rows...).
     """
     from ..rfm import parse_as_of
-    from .ibis_rfm import check_types, customer_expression, keep_columns, result_from_rows
+    from .ibis_rfm import check_types, customer_expression, fetch_rows, keep_columns, result_from_rows
 
     stated_as_of = parse_as_of(as_of)
     single = (isinstance(transactions, (str, os.PathLike)) and table is None and query is None
@@ -202,9 +202,9 @@ def engine_rfm(transactions: Any, customer: str | None = None, date: str | None 
         expr = customer_expression(t, cols, stated_as_of, keep_cols)
         label = f"Aggregating transactions in {source.backend} ({source.where})"
 
-        def run() -> pd.DataFrame:
+        def run() -> tuple[pd.DataFrame, pd.DataFrame]:
             try:
-                return expr.to_pandas()
+                return fetch_rows(expr)
             except Exception as exc:
                 raise RfmError(f"The aggregation failed in {source.where}: "
                                f"{str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}"
@@ -215,7 +215,7 @@ def engine_rfm(transactions: Any, customer: str | None = None, date: str | None 
         if source.close is not None:
             source.close()
     try:
-        return result_from_rows(rows, cols, stated_as_of, keep_cols)
+        return result_from_rows(*rows, cols, stated_as_of, keep_cols)
     except RfmError:
         if single and os.path.getsize(os.fspath(transactions)) <= _EXPLAIN_LIMIT:
             return None   # the DataFrame path reads the file again and names the bad rows
