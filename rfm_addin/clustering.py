@@ -7,6 +7,10 @@ then multiplied by ``weights``. k is chosen by the elbow of the inertia curve (k
 method, via the ``kneed`` package), falling back to the best silhouette when the curve
 has no knee; both are reported so an analyst can overrule the choice. Silhouette is
 computed on a fixed-seed sample of customers so its cost does not grow with n squared.
+
+scikit-learn, SciPy and kneed are imported when clustering runs, not with the package:
+``import rfm_addin`` stays light for the Excel functions and the engine path that do not
+cluster (about a second less on this machine).
 """
 from __future__ import annotations
 
@@ -15,10 +19,6 @@ from typing import Iterable
 
 import numpy as np
 import pandas as pd
-from kneed import KneeLocator
-from sklearn.cluster import KMeans
-from sklearn.metrics import pairwise_distances
-from threadpoolctl import threadpool_limits
 
 from .errors import RfmError
 from .scoring import fit_binning
@@ -77,10 +77,13 @@ def _distinct_points(x: np.ndarray) -> int:
     return len(np.unique(x, axis=0))
 
 
-def _fit(x: np.ndarray, k: int, random_state: int) -> KMeans:
+def _fit(x: np.ndarray, k: int, random_state: int) -> "KMeans":  # noqa: F821 (imported inside)
     # One OpenMP thread: on three features K-Means is memory-bound, and with threads it
     # slowed down up to 15 times on a 2-core machine that had other work (Excel, say).
     # See benchmarks/README.md. The labels are the same either way.
+    from sklearn.cluster import KMeans
+    from threadpoolctl import threadpool_limits
+
     with threadpool_limits(limits=1, user_api="openmp"):
         return KMeans(n_clusters=k, n_init=N_INIT, random_state=random_state).fit(x)
 
@@ -96,6 +99,8 @@ def _silhouette_sample(x: np.ndarray, random_state: int, sample_size: int) -> tu
         index = np.arange(len(x))
     else:
         index = np.sort(np.random.default_rng(random_state).choice(len(x), sample_size, replace=False))
+    from sklearn.metrics import pairwise_distances
+
     return index, pairwise_distances(x[index])
 
 
@@ -133,6 +138,8 @@ def _silhouette(distances: np.ndarray, labels: np.ndarray) -> float:
 
 def _elbow(ks: list[int], inertia: list[float], silhouette: list[float]) -> int:
     """The knee of the inertia curve (kneedle); the best silhouette if there is none."""
+    from kneed import KneeLocator
+
     knee = None
     if len(ks) >= 3 and np.ptp(inertia) > 0:
         knee = KneeLocator(ks, inertia, curve="convex", direction="decreasing").knee

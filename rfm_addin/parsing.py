@@ -76,7 +76,7 @@ def _text_of(value: object) -> str | None:
 _FLOAT_ID = r"\d+\.0"
 
 
-def _id_texts(uniques: pd.Index) -> tuple[pd.Series, bool]:
+def id_texts(uniques: pd.Index) -> tuple[pd.Series, bool]:
     """Distinct raw ids as cleaned text, vectorised.
 
     Returns
@@ -133,7 +133,7 @@ def read_ids(values: pd.Series, column: str, first_row: int, sort: bool = True) 
         An id is an Excel error value such as ``#N/A``.
     """
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    texts, merged = _id_texts(pd.Index(uniques))
+    texts, merged = id_texts(pd.Index(uniques))
     present = texts.notna().to_numpy(dtype=bool)
     bad = texts.isin(EXCEL_ERRORS).to_numpy(dtype=bool) & present
     if bad.any():

@@ -171,7 +171,8 @@ def engine_rfm(transactions: Any, customer: str | None = None, date: str | None 
     the file instead (text dates or amounts, title rows...).
     """
     from ..rfm import parse_as_of
-    from .ibis_rfm import check_types, customer_expression, fetch_rows, keep_columns, result_from_rows
+    from ..columns import resolve_keep
+    from .ibis_rfm import check_types, customer_expression, fetch_rows, result_from_rows
 
     stated_as_of = parse_as_of(as_of)
     single = (isinstance(transactions, (str, os.PathLike)) and table is None and query is None
@@ -198,7 +199,7 @@ def engine_rfm(transactions: Any, customer: str | None = None, date: str | None 
             if single:
                 return None
             raise
-        keep_cols = keep_columns(keep, columns, cols.used)
+        keep_cols = resolve_keep(keep, columns, cols.used)
         expr = customer_expression(t, cols, stated_as_of, keep_cols)
         label = f"Aggregating transactions in {source.backend} ({source.where})"
 

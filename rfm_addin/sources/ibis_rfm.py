@@ -48,8 +48,8 @@ import numpy as np
 import pandas as pd
 
 from ..columns import ColumnMap
-from ..errors import ColumnError, DataError, RfmError
-from ..parsing import EXCEL_ERRORS, _id_texts
+from ..errors import DataError, RfmError
+from ..parsing import EXCEL_ERRORS, id_texts
 from ..quality import QualityReport
 
 
@@ -367,7 +367,7 @@ def result_from_rows(customers: pd.DataFrame, rest: pd.DataFrame, cols: ColumnMa
         raise RfmError("No purchases were found on or before the as-of date, so there is no customer to analyse.")
 
     buying = customers[buyers]
-    texts, _ = _id_texts(pd.Index(buying["_c"].to_numpy()))
+    texts, _ = id_texts(pd.Index(buying["_c"].to_numpy()))
     ids = texts.to_numpy(dtype=object)
     errors = [i for i in ids if i in EXCEL_ERRORS]
     if errors:
@@ -406,23 +406,6 @@ def result_from_rows(customers: pd.DataFrame, rest: pd.DataFrame, cols: ColumnMa
     report.add("transactions_used", f"Transactions used (frequency counts {basis})", int(_num(customers, "used")),
                "rows", "", always=True, amount=_num(customers, "monetary"))
     return RfmResult(table=table, quality=report, as_of=as_of_stamp, columns=cols, frequency_basis=basis)
-
-
-def keep_columns(keep: Any, columns: list[str], used: list[str]) -> list[str]:
-    """The ``keep`` names, checked against the source's columns (as the DataFrame path does)."""
-    from ..rfm import RFM_COLUMNS
-
-    if keep is None:
-        return []
-    names = [keep] if isinstance(keep, str) else list(keep)
-    missing = [k for k in names if k not in columns]
-    if missing:
-        raise ColumnError(f"keep names columns that are not in the data: {missing!r}. "
-                          f"Columns found: {', '.join(map(repr, map(str, columns)))}.")
-    clash = [k for k in names if k in RFM_COLUMNS]
-    if clash:
-        raise ColumnError(f"keep cannot include {clash!r}: those names are outputs of the RFM table.")
-    return list(dict.fromkeys(k for k in names if k not in used[:1]))
 
 
 def as_date(value: Any) -> dt.date | None:
