@@ -109,6 +109,15 @@ def read_source(sheet: Any) -> tuple[list[list], int]:
     return rows, area.row + 1
 
 
+def _read_active(book: Any, feedback: Feedback) -> tuple[Any, int, "settings.Settings"]:
+    """The active sheet's data as a DataFrame, the sheet row of its first data row, and the settings."""
+    source = book.sheets.active
+    options = settings.read_settings(book)
+    feedback.progress(f"Reading {source.name}")
+    rows, first_row = read_source(source)
+    return convert.frame_from_rows(rows), first_row, options
+
+
 # --------------------------------------------------------------------------------------
 # Analyze
 # --------------------------------------------------------------------------------------
@@ -123,11 +132,7 @@ def analyze_sheet(book: Any = None) -> None:
     book = _caller(book)
 
     def work(feedback: Feedback) -> None:
-        source = book.sheets.active
-        options = settings.read_settings(book)
-        feedback.progress(f"Reading {source.name}")
-        rows, first_row = read_source(source)
-        frame = convert.frame_from_rows(rows)
+        frame, first_row, options = _read_active(book, feedback)
         analysis = analyze(frame, **options.analyze_kwargs(), first_row=first_row, progress=feedback.progress)
         live_writer.write_sheets(book, analysis_sheets(analysis), progress=feedback.progress)
 
@@ -153,11 +158,7 @@ def cluster_sheet(book: Any = None) -> None:
     book = _caller(book)
 
     def work(feedback: Feedback) -> None:
-        source = book.sheets.active
-        options = settings.read_settings(book)
-        feedback.progress(f"Reading {source.name}")
-        rows, first_row = read_source(source)
-        frame = convert.frame_from_rows(rows)
+        frame, first_row, options = _read_active(book, feedback)
         columns = customer_table.detect([str(c) for c in frame.columns], options.recency, options.frequency,
                                         options.monetary, options.customer)
         table, keep = customer_table.metrics_table(frame, columns, first_row)
