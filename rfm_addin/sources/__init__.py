@@ -203,7 +203,7 @@ def engine_rfm(transactions: Any, customer: str | None = None, date: str | None 
         expr = customer_expression(t, cols, stated_as_of, keep_cols)
         label = f"Aggregating transactions in {source.backend} ({source.where})"
 
-        def run() -> tuple[pd.DataFrame, pd.DataFrame]:
+        def run() -> Any:
             try:
                 return fetch_rows(expr)
             except Exception as exc:
@@ -216,7 +216,7 @@ def engine_rfm(transactions: Any, customer: str | None = None, date: str | None 
         if source.close is not None:
             source.close()
     try:
-        return result_from_rows(*rows, cols, stated_as_of, keep_cols)
+        return result_from_rows(rows, cols, stated_as_of, keep_cols)
     except RfmError:
         if single and os.path.getsize(os.fspath(transactions)) <= _EXPLAIN_LIMIT:
             return None   # the DataFrame path reads the file again and names the bad rows

@@ -180,6 +180,7 @@ def _duckdb_connect(ibis: Any, database: str = ":memory:", read_only: bool = Fal
     con.con.execute("SET memory_limit = ?", [memory])
     con.con.execute("SET temp_directory = ?", [str(spill)])
     con.con.execute("SET preserve_insertion_order = false")
+    con.con.execute("SET enable_progress_bar = false")   # the rows are fetched as a stream (raw SQL), which would draw it
     return con
 
 

@@ -258,31 +258,140 @@ def _num(frame: pd.DataFrame, column: str) -> float:
     return float(np.nansum(values.to_numpy(dtype=np.float64, na_value=np.nan)))
 
 
-def fetch_rows(expr: Any) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Run :func:`customer_expression`: (customer rows, the row without a customer) as DataFrames.
+_NAT_DAY = np.iinfo(np.int64).min      # a missing date in day numbers (NaT's integer value)
 
-    Fetched as Arrow and converted here: Ibis' ``to_pandas`` turns every column holding a
-    NULL into Python objects (most quality columns are NULL for most customers), which on
-    500,000 customers cost more than the conversion itself. Splitting off the row without
-    a customer keeps integer ids integers (no float round trip).
+
+def _floats(column: Any) -> np.ndarray:
+    """An Arrow column as float64 (NaN for NULL); decimals with a fraction go through Decimal
+    objects, as pandas reads them (correctly rounded)."""
+    import pyarrow as pa
+
+    if pa.types.is_decimal(column.type) and column.type.scale > 0:
+        return pd.to_numeric(pd.Series(column.to_pylist(), dtype=object), errors="coerce").to_numpy(
+            dtype=np.float64, na_value=np.nan)
+    if not pa.types.is_floating(column.type) or column.type != pa.float64():
+        column = column.cast(pa.float64())
+    return np.asarray(column.to_numpy(zero_copy_only=False), dtype=np.float64)
+
+
+def _ints(column: Any) -> np.ndarray:
+    """An Arrow column of counts as int64, NULL as 0."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if pa.types.is_integer(column.type) or (pa.types.is_decimal(column.type) and column.type.scale == 0):
+        return pc.fill_null(column.cast(pa.int64()), 0).to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+    return np.nan_to_num(_floats(column), nan=0.0).astype(np.int64)
+
+
+def _day_numbers(column: Any) -> np.ndarray:
+    """An Arrow column of dates as days since 1970 (int64; NULL as NaT's integer value)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if pa.types.is_date32(column.type):   # int32 (half the memory); NULL as the smallest int32
+        return pc.fill_null(column.cast(pa.int32()), np.iinfo(np.int32).min).to_numpy(zero_copy_only=False)
+    return _days(pd.Series(column.to_pandas()))
+
+
+class EngineRows:
+    """What :func:`fetch_rows` keeps of the engine's rows.
+
+    Per customer row only the columns the table needs (ids, ``monetary``, ``first``/``last``
+    as day numbers, ``frequency``, ``active`` = ``used > 0``, keep columns), as NumPy arrays;
+    the quality counts and ``used`` of the customer rows already added up and the latest
+    ``cancel_last`` (``sums``); the row without a customer as a DataFrame.
+    """
+
+    def __init__(self, ids: Any, arrays: dict[str, np.ndarray], keep: dict[str, Any],
+                 sums: dict[str, float], rest: pd.DataFrame):
+        self.ids, self.arrays, self.keep, self.sums, self.rest = ids, arrays, keep, sums, rest
+
+    def __len__(self) -> int:
+        return len(self.arrays["frequency"])
+
+
+def fetch_rows(expr: Any, chunk_size: int = 262_144) -> EngineRows:
+    """Run :func:`customer_expression` and keep only what :func:`result_from_rows` needs.
+
+    The rows arrive as Arrow record batches. Each batch's quality columns are reduced to
+    their non-missing values (most are NULL for most customers) and added up at the end;
+    the per-customer columns become NumPy arrays once, so the millions of customer rows
+    never sit in Python as a wide table, a pandas copy of it and a filtered copy. Ibis'
+    ``to_pandas`` is not used: it turns every column holding a NULL into Python objects.
+    Splitting off the row without a customer keeps integer ids integers (no float round trip).
     """
     import ibis
+    import pyarrow as pa
     import pyarrow.compute as pc
     from ibis.formats.pandas import PandasData
 
-    table = expr.to_pyarrow()
     schema = expr.schema()
-    has_c = pc.is_valid(table["_c"])
-    ids = [name for name in table.column_names if name == "_c" or name.startswith("_k")]
+    reader = expr.to_pyarrow_batches(chunk_size=chunk_size)
+    ids = ["_c"] + [name for name in schema.names if name.startswith("_k")]
+    rest_parts: list[Any] = []
+    id_parts: dict[str, list[Any]] = {name: [] for name in ids}
+    kept: dict[str, list[np.ndarray]] = {}
+    used_total, latest = 0, _NAT_DAY
+    quality: dict[str, list[np.ndarray]] = {}
+    try:
+        for batch in reader:
+            has_c = pc.is_valid(batch.column("_c"))
+            if batch.column("_c").null_count:
+                rest_parts.append(batch.filter(pc.invert(has_c)))
+                batch = batch.filter(has_c)
+            for name in batch.schema.names:
+                column = batch.column(name)
+                if name in id_parts:
+                    id_parts[name].append(column)
+                elif name in ("first", "last"):
+                    kept.setdefault(name, []).append(_day_numbers(column))
+                elif name == "cancel_last":      # only its maximum is needed
+                    if len(column):
+                        latest = max(latest, int(_day_numbers(column).max()))
+                elif name == "used":             # its total, and whether it is positive
+                    values = _ints(column)
+                    used_total += int(values.sum())
+                    kept.setdefault("active", []).append(values > 0)
+                elif name == "frequency":
+                    kept.setdefault(name, []).append(_ints(column))
+                elif name == "monetary":
+                    kept.setdefault(name, []).append(_floats(column))
+                else:
+                    values = _floats(column.drop_null() if column.null_count else column)
+                    quality.setdefault(name, []).append(values[~np.isnan(values)])
+            del batch
+    finally:
+        close = getattr(reader, "close", None)
+        if close is not None:
+            close()
+    arrays = {name: (np.concatenate(parts) if parts else np.empty(0)) for name, parts in kept.items()}
+    arrays["frequency"] = arrays.get("frequency", np.empty(0)).astype(np.int64, copy=False)
+    arrays["active"] = arrays.get("active", np.empty(0)).astype(bool, copy=False)
+    sums = {name: float(np.sum(np.concatenate(parts))) if parts else 0.0 for name, parts in quality.items()}
+    sums["used"] = float(used_total)
+    sums["cancel_last"] = float(latest)
 
-    def frame(part: Any) -> pd.DataFrame:
+    def id_column(name: str) -> pd.Series:
+        chunks = id_parts[name]
+        column = pa.chunked_array(chunks, type=chunks[0].type if chunks else schema[name].to_pyarrow()).combine_chunks()
+        id_parts[name] = []
+        values = pd.Series(column.to_pylist(), dtype=object) if column.null_count else column.to_pandas()
+        frame = PandasData.convert_table(pd.DataFrame({name: values}), ibis.schema({name: schema[name]}))
+        return frame[name]
+
+    id_values = id_column("_c")
+    keep = {name: id_column(name) for name in ids[1:]}
+
+    if rest_parts:
+        part = pa.Table.from_batches(rest_parts)
         out = part.drop_columns(ids).to_pandas(date_as_object=False)
-        objects = pd.DataFrame({name: part[name].to_pylist() if part[name].null_count else part[name].to_pandas()
-                                for name in ids}, index=out.index)
+        objects = pd.DataFrame({name: part[name].to_pylist() for name in ids}, index=out.index)
         objects = PandasData.convert_table(objects, ibis.schema({name: schema[name] for name in ids}))
-        return pd.concat([objects, out], axis=1)
-
-    return frame(table.filter(has_c)), frame(table.filter(pc.invert(has_c)))
+        rest = pd.concat([objects, out], axis=1)
+    else:
+        rest = pd.DataFrame()
+    return EngineRows(id_values, arrays, keep, sums, rest)
 
 
 def _days(values: pd.Series) -> np.ndarray:
@@ -293,8 +402,8 @@ def _days(values: pd.Series) -> np.ndarray:
     return stamps.to_numpy(dtype="datetime64[ns]").astype("datetime64[D]").astype(np.int64)
 
 
-def result_from_rows(customers: pd.DataFrame, rest: pd.DataFrame, cols: ColumnMap,
-                     stated_as_of: pd.Timestamp | None, keep: list[str] | None = None):
+def result_from_rows(rows: EngineRows, cols: ColumnMap, stated_as_of: pd.Timestamp | None,
+                     keep: list[str] | None = None):
     """The customer table and quality report from the engine's rows (:func:`fetch_rows`).
 
     Mirrors :func:`rfm_addin.rfm.compute_rfm` line by line (same keys, same order, same
@@ -304,14 +413,20 @@ def result_from_rows(customers: pd.DataFrame, rest: pd.DataFrame, cols: ColumnMa
 
     keep = list(keep or [])
     report = QualityReport()
+    rest = rows.rest
+    arrays = rows.arrays
+    n_customers = len(rows)
+    monetary_all = arrays["monetary"]
+    used_total = rows.sums.get("used", 0.0)
+    monetary_total = float(np.nansum(monetary_all))
 
     def total(key: str) -> float:
-        return _num(customers, key) + _num(rest, key)
+        return rows.sums.get(key, 0.0) + _num(rest, key)
 
     # used/monetary/first/last/frequency of the row without a customer (``rest``) are not
     # filtered out in the engine: only the customer rows count for them.
     # Lines with a customer: groups kept (on or before as_of, or after it) plus duplicates dropped.
-    lines = int(_num(customers, "used") + total("after") + total("dup"))
+    lines = int(used_total + total("after") + total("dup"))
     no_customer = int(total("nc_rows"))
     n_read = no_customer + lines
     report.add("rows_read", "Rows read", n_read, "rows", "", always=True)
@@ -340,9 +455,9 @@ def result_from_rows(customers: pd.DataFrame, rest: pd.DataFrame, cols: ColumnMa
                    int(total("possdup")), "rows", "kept as separate purchases")
 
     if stated_as_of is None:
-        if lines == 0 or customers.empty:
+        if lines == 0 or n_customers == 0:
             raise RfmError("No transactions with a customer were found.")
-        as_of_day = int(max(_days(customers["last"]).max(), _days(customers["cancel_last"]).max())) + 1
+        as_of_day = int(max(arrays["last"].max(), rows.sums["cancel_last"])) + 1
         as_of_stamp = pd.Timestamp(np.datetime64(as_of_day, "D"))
     else:
         as_of_stamp = stated_as_of
@@ -355,47 +470,57 @@ def result_from_rows(customers: pd.DataFrame, rest: pd.DataFrame, cols: ColumnMa
         report.add("rows_without_order", "Purchase rows without an order id", int(total("noorder")), "rows",
                    "counted as one order each")
 
-    frequency = pd.to_numeric(customers["frequency"]).fillna(0).to_numpy(dtype=np.int64)
-    used = pd.to_numeric(customers["used"]).fillna(0).to_numpy(dtype=np.int64)
-    monetary = pd.to_numeric(customers["monetary"]).to_numpy(dtype=np.float64, na_value=np.nan)
-    monetary = np.nan_to_num(monetary, nan=0.0)
+    frequency = arrays["frequency"]
+    monetary = np.nan_to_num(monetary_all, nan=0.0)
     buyers = frequency > 0
-    cancel_only = (used > 0) & ~buyers
+    cancel_only = arrays["active"] & ~buyers
     report.add("cancel_only_customers", "Customers with only cancellations or returns", int(cancel_only.sum()),
                "customers", "left out", amount=float(monetary[cancel_only].sum()))
+    del cancel_only
     if not buyers.any():
         raise RfmError("No purchases were found on or before the as-of date, so there is no customer to analyse.")
 
-    buying = customers[buyers]
-    texts, _ = id_texts(pd.Index(buying["_c"].to_numpy()))
-    ids = texts.to_numpy(dtype=object)
-    errors = [i for i in ids if i in EXCEL_ERRORS]
-    if errors:
+    everyone = bool(buyers.all())
+    raw_ids = rows.ids.to_numpy()
+    texts, _ = id_texts(pd.Index(raw_ids if everyone else raw_ids[buyers]))
+    del raw_ids
+    bad = texts.isin(list(EXCEL_ERRORS)).fillna(False).to_numpy(dtype=bool)
+    if bad.any():
+        errors = list(texts[bad])
         raise DataError(f"Column {cols.customer!r}: ids holding an Excel error instead of an id "
                         f"({', '.join(map(repr, errors[:5]))}). Fix the formulas or lookups that produced them, "
                         "or remove those rows.", column=cols.customer)
-    first = _days(buying["first"])
-    last = _days(buying["last"])
-    freq = frequency[buyers]
-    money = monetary[buyers]
+    ids = texts.to_numpy(dtype=object)
+    del texts
+    index = pd.Index(ids, dtype=object)
+    if not index.is_unique:
+        raise DataError(f"Column {cols.customer!r}: ids that differ only in spelling as numbers or text "
+                        "(such as 12 and 12.5) could not be told apart; give the column one type.",
+                        column=cols.customer)
+    # Sorted by id text before the columns are built, so the table is not copied to sort it.
+    sort = np.argsort(ids.astype(str), kind="stable")
+    index = pd.Index(ids[sort], dtype=object)
+    del ids
+    order = sort if everyone else np.flatnonzero(buyers)[sort]   # positions among all customer rows
+    del sort
+    first = arrays["first"][order]
+    last = arrays["last"][order]
+    freq = frequency[order]
+    money = monetary[order]
     table = pd.DataFrame(
         {
-            "recency": (as_of_day - last).astype(np.int64),
+            "recency": as_of_day - last.astype(np.int64),
             "frequency": freq.astype(np.int64),
             "monetary": money,
             "first_purchase": first.astype("datetime64[D]").astype("datetime64[ns]"),
             "last_purchase": last.astype("datetime64[D]").astype("datetime64[ns]"),
             "avg_order_value": money / freq,
         },
-        index=pd.Index(ids, dtype=object),
+        index=index,
     )
+    del first, last, freq, money
     for j, name in enumerate(keep):
-        table[name] = buying[f"_k{j}"].to_numpy()
-    if not table.index.is_unique:
-        raise DataError(f"Column {cols.customer!r}: ids that differ only in spelling as numbers or text "
-                        "(such as 12 and 12.5) could not be told apart; give the column one type.",
-                        column=cols.customer)
-    table = table.iloc[np.argsort(table.index.to_numpy(dtype=object).astype(str), kind="stable")]
+        table[name] = rows.keep[f"_k{j}"].to_numpy()[order]
     table.index.name = str(cols.customer)
     nonpositive = table["monetary"] <= 0
     report.add("nonpositive_customers", "Customers with net spend of zero or less", int(nonpositive.sum()),
@@ -403,8 +528,8 @@ def result_from_rows(customers: pd.DataFrame, rest: pd.DataFrame, cols: ColumnMa
     report.add("customers", "Customers analysed", len(table), "customers", "", always=True,
                amount=float(table["monetary"].sum()))
     basis = f"distinct orders ({cols.order})" if cols.order is not None else "transaction rows"
-    report.add("transactions_used", f"Transactions used (frequency counts {basis})", int(_num(customers, "used")),
-               "rows", "", always=True, amount=_num(customers, "monetary"))
+    report.add("transactions_used", f"Transactions used (frequency counts {basis})", int(used_total),
+               "rows", "", always=True, amount=monetary_total)
     return RfmResult(table=table, quality=report, as_of=as_of_stamp, columns=cols, frequency_basis=basis)
 
 
