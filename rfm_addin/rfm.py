@@ -224,6 +224,12 @@ def compute_rfm(
     table = _aggregate(rows, cancel, cust_codes, cust_ids, days, amounts, order_codes, as_of_day, report)
     if keep_cols:
         table = _attach_kept(table, frame, keep_cols, rows, cust_codes, cust_ids)
+    return finish(table, report, as_of_stamp, cols, int(rows.sum()), float(amounts[rows].sum()))
+
+
+def finish(table: pd.DataFrame, report: QualityReport, as_of: pd.Timestamp, cols: ColumnMap,
+           rows_used: int, amount_used: float) -> RfmResult:
+    """Name the index, add the closing quality lines and wrap up; shared by the DataFrame and engine paths."""
     table.index.name = str(cols.customer)
     nonpositive = table["monetary"] <= 0
     report.add("nonpositive_customers", "Customers with net spend of zero or less", int(nonpositive.sum()),
@@ -231,9 +237,9 @@ def compute_rfm(
     report.add("customers", "Customers analysed", len(table), "customers", "", always=True,
                amount=float(table["monetary"].sum()))
     basis = f"distinct orders ({cols.order})" if cols.order is not None else "transaction rows"
-    report.add("transactions_used", f"Transactions used (frequency counts {basis})", int(rows.sum()), "rows",
-               "", always=True, amount=float(amounts[rows].sum()))
-    return RfmResult(table=table, quality=report, as_of=as_of_stamp, columns=cols, frequency_basis=basis)
+    report.add("transactions_used", f"Transactions used (frequency counts {basis})", rows_used, "rows",
+               "", always=True, amount=amount_used)
+    return RfmResult(table=table, quality=report, as_of=as_of, columns=cols, frequency_basis=basis)
 
 
 def _aggregate(rows, cancel, cust_codes, cust_ids, days, amounts, order_codes, as_of_day,

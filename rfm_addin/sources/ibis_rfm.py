@@ -409,7 +409,7 @@ def result_from_rows(rows: EngineRows, cols: ColumnMap, stated_as_of: pd.Timesta
     Mirrors :func:`rfm_addin.rfm.compute_rfm` line by line (same keys, same order, same
     messages), on numbers the engine already added up.
     """
-    from ..rfm import RfmResult
+    from ..rfm import finish
 
     keep = list(keep or [])
     report = QualityReport()
@@ -521,16 +521,7 @@ def result_from_rows(rows: EngineRows, cols: ColumnMap, stated_as_of: pd.Timesta
     del first, last, freq, money
     for j, name in enumerate(keep):
         table[name] = rows.keep[f"_k{j}"].to_numpy()[order]
-    table.index.name = str(cols.customer)
-    nonpositive = table["monetary"] <= 0
-    report.add("nonpositive_customers", "Customers with net spend of zero or less", int(nonpositive.sum()),
-               "customers", "kept", amount=float(table.loc[nonpositive, "monetary"].sum()))
-    report.add("customers", "Customers analysed", len(table), "customers", "", always=True,
-               amount=float(table["monetary"].sum()))
-    basis = f"distinct orders ({cols.order})" if cols.order is not None else "transaction rows"
-    report.add("transactions_used", f"Transactions used (frequency counts {basis})", int(used_total),
-               "rows", "", always=True, amount=monetary_total)
-    return RfmResult(table=table, quality=report, as_of=as_of_stamp, columns=cols, frequency_basis=basis)
+    return finish(table, report, as_of_stamp, cols, int(used_total), monetary_total)
 
 
 def as_date(value: Any) -> dt.date | None:
