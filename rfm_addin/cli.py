@@ -162,6 +162,16 @@ def export_segments(analysis: Analysis, folder: str | Path) -> list[str]:
     return written
 
 
+def _write_results(analysis: Analysis, output, inputs: tuple, args) -> None:
+    """Write the workbook (and the segment CSVs when asked), clear the progress line, print the summary."""
+    written = write_analysis(analysis, output, inputs=inputs)
+    if args.export_segments:
+        export_segments(analysis, args.export_segments)
+    if _progress(args.quiet):
+        sys.stderr.write("\r\033[K")
+    _report(analysis, written, args.quiet)
+
+
 def _report(analysis: Analysis, output: str, quiet: bool) -> None:
     if quiet:
         return
@@ -202,12 +212,7 @@ def _cmd_analyze_engine(args) -> None:
         prepare_folder(args.export_segments)
     source = args.db if args.db is not None else args.input
     analysis = _run_analysis(source, args, table=args.table, query=args.query)
-    written = write_analysis(analysis, output, inputs=inputs)
-    if args.export_segments:
-        export_segments(analysis, args.export_segments)
-    if _progress(args.quiet):
-        sys.stderr.write("\r\033[K")
-    _report(analysis, written, args.quiet)
+    _write_results(analysis, output, inputs, args)
 
 
 def _cmd_analyze(args) -> None:
@@ -226,12 +231,7 @@ def _cmd_analyze(args) -> None:
     if args.export_segments:
         prepare_folder(args.export_segments)
     analysis = _run_analysis(source.frame, args, source.first_row, source.date_system)
-    written = write_analysis(analysis, output, inputs=(args.input,))
-    if args.export_segments:
-        export_segments(analysis, args.export_segments)
-    if _progress(args.quiet):
-        sys.stderr.write("\r\033[K")
-    _report(analysis, written, args.quiet)
+    _write_results(analysis, output, (args.input,), args)
 
 
 def _cmd_demo(args) -> None:
@@ -242,14 +242,9 @@ def _cmd_demo(args) -> None:
     analysis = _run_analysis(data, args)
     csv_path = atomic_write(folder / "demo_transactions.csv",
                             lambda temp: data.to_csv(temp, index=False, date_format="%Y-%m-%d"))
-    written = write_analysis(analysis, folder / "rfm_demo.xlsx")
-    if args.export_segments:
-        export_segments(analysis, args.export_segments)
-    if _progress(args.quiet):
-        sys.stderr.write("\r\033[K")
     if not args.quiet:
         print(f"Demo transactions: {csv_path}")
-    _report(analysis, written, args.quiet)
+    _write_results(analysis, folder / "rfm_demo.xlsx", (), args)
 
 
 def _cmd_template(args) -> None:

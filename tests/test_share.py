@@ -322,28 +322,14 @@ def test_ribbon_share_through_the_remote_engine_explains_it_needs_a_file(make_re
 
 
 @pytest.fixture
-def make_remote_book():
-    old = os.environ.get("XLWINGS_LICENSE_KEY")
-    os.environ["XLWINGS_LICENSE_KEY"] = "noncommercial"
-    try:
-        import xlwings as xw
-        from xlwings.main import Engine
+def make_remote_book(xw_remote):
+    """A remote-engine Book with one small sheet (the engine is enabled by the shared fixture)."""
 
-        if "remote" not in [e.name for e in xw.engines]:
-            from xlwings.pro import _xlremote
+    def build():
+        payload = {"client": "Microsoft Office Scripts", "version": xw_remote.__version__,
+                   "book": {"name": "t.xlsm", "active_sheet_index": 0, "selection": "A1"}, "names": [],
+                   "sheets": [{"name": "Data", "values": [["x"]], "pictures": [], "tables": [],
+                               "pivot_tables": []}]}
+        return xw_remote.Book(json=payload)
 
-            xw.engines.add(Engine(impl=_xlremote.engine))
-
-        def build():
-            payload = {"client": "Microsoft Office Scripts", "version": xw.__version__,
-                       "book": {"name": "t.xlsm", "active_sheet_index": 0, "selection": "A1"}, "names": [],
-                       "sheets": [{"name": "Data", "values": [["x"]], "pictures": [], "tables": [],
-                                   "pivot_tables": []}]}
-            return xw.Book(json=payload)
-
-        yield build
-    finally:
-        if old is None:
-            os.environ.pop("XLWINGS_LICENSE_KEY", None)
-        else:
-            os.environ["XLWINGS_LICENSE_KEY"] = old
+    return build

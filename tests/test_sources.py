@@ -2,7 +2,6 @@
 named connections; the result equals the DataFrame path; bad input gives clear errors."""
 from __future__ import annotations
 
-import os
 import socket
 import sys
 import time
@@ -126,6 +125,7 @@ def test_duckdb_url_with_table_and_query(tmp_path):
     path = tmp_path / "shop.duckdb"
     demo = rfm_addin.demo_transactions()
     with duckdb.connect(str(path)) as db:
+        db.register("demo", demo)
         db.execute("create table sales as select * from demo")
     expected = rfm.compute_rfm(demo)
     url = f"duckdb:///{path}"
@@ -171,6 +171,7 @@ def shop(tmp_path):
     path = tmp_path / "shop.duckdb"
     demo = rfm_addin.demo_transactions(n_customers=30)
     with duckdb.connect(str(path)) as db:
+        db.register("demo", demo)
         db.execute("create table sales as select * from demo")
         db.execute("create table x (a int)")
         db.execute("create table texts as select CustomerID, cast(OrderDate as varchar) as OrderDate, "
