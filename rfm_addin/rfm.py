@@ -231,11 +231,13 @@ def finish(table: pd.DataFrame, report: QualityReport, as_of: pd.Timestamp, cols
            rows_used: int, amount_used: float) -> RfmResult:
     """Name the index, add the closing quality lines and wrap up; shared by the DataFrame and engine paths."""
     table.index.name = str(cols.customer)
-    nonpositive = table["monetary"] <= 0
+    # NumPy masks: a boolean .loc on a large text index would build the index's hash table.
+    monetary = table["monetary"].to_numpy(dtype=np.float64)
+    nonpositive = monetary <= 0
     report.add("nonpositive_customers", "Customers with net spend of zero or less", int(nonpositive.sum()),
-               "customers", "kept", amount=float(table.loc[nonpositive, "monetary"].sum()))
+               "customers", "kept", amount=float(np.nansum(monetary[nonpositive])))
     report.add("customers", "Customers analysed", len(table), "customers", "", always=True,
-               amount=float(table["monetary"].sum()))
+               amount=float(np.nansum(monetary)))
     basis = f"distinct orders ({cols.order})" if cols.order is not None else "transaction rows"
     report.add("transactions_used", f"Transactions used (frequency counts {basis})", rows_used, "rows",
                "", always=True, amount=amount_used)
