@@ -7,9 +7,15 @@ Two hand-written queries: ``HAND_SQL`` drops exact duplicates but skips every qu
 
 Usage:  python benchmarks/bench_engines.py [--rows 10000000 100000000] [--dir /tmp/rfm_bench]
 
-Data are generated chunk-wise (1M rows at a time) into one Parquet file per size, so 100M
-rows never sit in pandas at once: order lines with int order ids, ~1 customer per 20 rows,
-2% returns (negative amounts), 0.5% exact duplicate lines, timestamps over two years.
+Data are generated chunk-wise (1M rows at a time) into one Parquet file per size and shape,
+so 100M rows never sit in pandas at once; ~1 customer per 20 rows, 0.5% exact duplicate
+lines, timestamps over two years, int ids. Two shapes (``--shape``):
+
+- ``lines`` (the figures of earlier runs): three lines per order id, but each line with its own
+  random customer and time, one Amount column, 2% negative amounts;
+- ``orders``: order lines as shops export them (UCI Online Retail's columns): an order has one
+  customer and one time and 1-5 products with quantity and unit price (amount = quantity x
+  price), 2% of orders cancelled (negative quantities), 5% without a customer id.
 Every measurement runs in a fresh Python process (``--repeat`` of them, taken in turns, the
 fastest shown: the machine may be shared); time is wall-clock of the call (the
 imports before it are printed apart and in the total; the engine call includes importing
@@ -33,39 +39,88 @@ CHUNK = 1_000_000
 VERSION = b"2"
 
 
-def generate(path: Path, rows: int, seed: int = 1) -> None:
+SHAPES = ("lines", "orders")
+
+
+def _random_lines(rng, offset: int, n: int, customers: int):
+    """Shape "lines" (version 2, the figures of earlier runs): int order ids, three lines per
+    order, but each line with its own random customer and time (so ~every (customer, order)
+    pair is distinct), one Amount column, 2% negative amounts."""
     import numpy as np
     import pandas as pd
+
+    start = np.datetime64("2024-01-01T00:00:00", "s")
+    order = offset // 3 + np.arange(n) // 3            # three lines per order
+    frame = pd.DataFrame({
+        "InvoiceNo": order.astype(np.int64),
+        "CustomerID": rng.integers(1, customers + 1, n).astype(np.int64),
+        "InvoiceDate": start + rng.integers(0, 730 * 86400, n).astype("timedelta64[s]"),
+        "Amount": np.round(rng.lognormal(3.0, 0.8, n), 2),
+    })
+    frame.loc[rng.random(n) < 0.02, "Amount"] *= -1
+    return frame
+
+
+_PRODUCTS = None
+
+
+def _order_lines(rng, offset: int, n: int, customers: int):
+    """Shape "orders": order lines as a shop exports them (the layout of the UCI Online Retail
+    data). An order has one customer and one time and 1-5 lines (3 on average), each a product
+    (4,000 stock codes) with a quantity and a unit price, no amount column (the amount is
+    quantity x unit price); 2% of orders are cancellations (negative quantities); 5% of orders
+    have no customer id."""
+    import numpy as np
+    import pandas as pd
+
+    global _PRODUCTS
+    if _PRODUCTS is None:
+        _PRODUCTS = np.array([f"{85000 + i}{'ABC'[i % 3]}" for i in range(4000)], dtype=object)
+    start = np.datetime64("2024-01-01T00:00:00", "s")
+    sizes = rng.integers(1, 6, n)           # at most n orders; the first that cover n lines are used
+    ends = np.cumsum(sizes)
+    n_orders = int(np.searchsorted(ends, n)) + 1
+    line_order = np.repeat(np.arange(n_orders), sizes[:n_orders])[:n]
+    customer = rng.integers(1, customers + 1, n_orders).astype(np.float64)
+    customer[rng.random(n_orders) < 0.05] = np.nan
+    when = start + rng.integers(0, 730 * 86400, n_orders).astype("timedelta64[s]")
+    sign = np.where(rng.random(n_orders) < 0.02, -1, 1)
+    return pd.DataFrame({
+        "InvoiceNo": (offset + line_order).astype(np.int64),   # unique: an order starts at most once per row
+        "StockCode": _PRODUCTS[rng.integers(0, len(_PRODUCTS), n)],
+        "Quantity": (rng.integers(1, 13, n) * sign[line_order]).astype(np.int64),
+        "InvoiceDate": when[line_order],
+        "UnitPrice": np.round(rng.lognormal(1.0, 0.7, n), 2),
+        "CustomerID": pd.array(customer[line_order], dtype="Int64"),
+    })
+
+
+def generate(path: Path, rows: int, shape: str = "lines", seed: int = 1) -> None:
+    import numpy as np
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    version = VERSION if shape == "lines" else b"3orders"   # "lines" files of earlier runs stay valid
     if path.exists():
         meta = pq.ParquetFile(path).metadata
-        if meta.num_rows == rows and (meta.metadata or {}).get(b"rfm_bench") == VERSION:
+        if meta.num_rows == rows and (meta.metadata or {}).get(b"rfm_bench") == version:
             return
     rng = np.random.default_rng(seed)
     customers = max(1, rows // 20)
-    start = np.datetime64("2024-01-01T00:00:00", "s")
+    make = _random_lines if shape == "lines" else _order_lines
     writer = None
     tmp = path.with_suffix(".tmp")
     try:
         for offset in range(0, rows, CHUNK):
             n = min(CHUNK, rows - offset)
-            order = offset // 3 + np.arange(n) // 3            # three lines per order
-            frame = pd.DataFrame({
-                "InvoiceNo": order.astype(np.int64),
-                "CustomerID": rng.integers(1, customers + 1, n).astype(np.int64),
-                "InvoiceDate": start + rng.integers(0, 730 * 86400, n).astype("timedelta64[s]"),
-                "Amount": np.round(rng.lognormal(3.0, 0.8, n), 2),
-            })
-            frame.loc[rng.random(n) < 0.02, "Amount"] *= -1
+            frame = make(rng, offset, n, customers)
             # The last 0.5% of the chunk are copies of earlier lines: exact duplicates.
             copies = int(n * 0.005)
             take = np.arange(n)
             take[n - copies:] = rng.integers(0, n - copies, copies)
             frame = frame.iloc[take].reset_index(drop=True)
             table = pa.Table.from_pandas(frame, preserve_index=False)
-            table = table.replace_schema_metadata({**(table.schema.metadata or {}), b"rfm_bench": VERSION})
+            table = table.replace_schema_metadata({**(table.schema.metadata or {}), b"rfm_bench": version})
             if writer is None:
                 writer = pq.ParquetWriter(tmp, table.schema)
             writer.write_table(table, row_group_size=CHUNK)
@@ -75,16 +130,24 @@ def generate(path: Path, rows: int, seed: int = 1) -> None:
     tmp.replace(path)
 
 
+#: Per shape: the file's columns, the amount, the cancellation test, what "blank" adds.
+SHAPE_SQL = {
+    "lines": {"columns": "CustomerID, InvoiceNo, InvoiceDate, Amount", "amount": "Amount",
+              "cancel": "Amount < 0", "blank": "(Amount is null or isnan(Amount))"},
+    "orders": {"columns": "InvoiceNo, StockCode, Quantity, InvoiceDate, UnitPrice, CustomerID",
+               "amount": "Quantity * UnitPrice", "cancel": "Quantity < 0 or Quantity * UnitPrice < 0",
+               "blank": "StockCode is null and Quantity is null and (UnitPrice is null or isnan(UnitPrice))"},
+}
+
 # The aggregation written by hand, without the cleaning rules: exact duplicates dropped
 # (SELECT DISTINCT), but no quality counts (rows without a customer, blank rows, missing
 # dates or amounts, duplicates and cancellations counted with their amounts), no id cleaning.
 HAND_SQL = """
 with lines as (      -- exact duplicate lines dropped
-    select distinct CustomerID, InvoiceNo, InvoiceDate, Amount from read_parquet(?)
-    where CustomerID is not null
+    select distinct {columns} from read_parquet(?) where CustomerID is not null
 ), flagged as (
     select CustomerID, InvoiceNo, cast(InvoiceDate as date) as day,
-           case when Amount < 0 then -abs(Amount) else Amount end as money, Amount < 0 as cancel
+           case when {cancel} then -abs({amount}) else {amount} end as money, {cancel} as cancel
     from lines
 )
 select CustomerID,
@@ -102,27 +165,26 @@ from flagged group by CustomerID having count(*) filter (where not cancel) > 0
 # rows without an order id, the default as_of. One row per customer (NULL: no customer).
 HAND_SQL_SAME = """
 with lines as (      -- identical lines grouped: one kept, n - 1 counted as duplicates
-    select CustomerID, InvoiceNo, InvoiceDate, Amount, count(*) as n from read_parquet(?) group by all
+    select {columns}, count(*) as n from read_parquet(?) group by all
 ), flagged as (
-    select *, cast(InvoiceDate as date) as day, coalesce(Amount < 0, false) as cancel,
-           Amount is null or isnan(Amount) as no_amount,
-           CustomerID is null and InvoiceNo is null and InvoiceDate is null
-               and (Amount is null or isnan(Amount)) as blank
+    select *, cast(InvoiceDate as date) as day, {amount} as amount, coalesce({cancel}, false) as cancel,
+           {amount} is null or isnan({amount}) as no_amount,
+           CustomerID is null and InvoiceNo is null and InvoiceDate is null and {blank} as blank
     from lines
 ), customers as (
     select CustomerID,
            sum(n) as rows_read,
            sum(n) filter (where blank) as blank_rows,
-           sum(n * Amount) filter (where CustomerID is null and not blank and not no_amount) as no_customer_amount,
+           sum(n * amount) filter (where CustomerID is null and not blank and not no_amount) as no_customer_amount,
            sum(n) filter (where CustomerID is not null and InvoiceDate is null) as missing_dates,
            sum(n) filter (where CustomerID is not null and no_amount) as missing_amounts,
            sum(n - 1) filter (where CustomerID is not null) as duplicates,
-           sum((n - 1) * Amount) filter (where CustomerID is not null) as duplicate_amount,
+           sum((n - 1) * amount) filter (where CustomerID is not null) as duplicate_amount,
            count(*) filter (where CustomerID is not null and cancel) as cancellations,
-           sum(-abs(Amount)) filter (where CustomerID is not null and cancel) as cancelled_amount,
+           sum(-abs(amount)) filter (where CustomerID is not null and cancel) as cancelled_amount,
            count(*) filter (where CustomerID is not null and not cancel and InvoiceNo is null) as without_order,
            count(*) filter (where CustomerID is not null) as transactions_used,
-           sum(case when cancel then -abs(Amount) else Amount end) filter (where CustomerID is not null) as monetary,
+           sum(case when cancel then -abs(amount) else amount end) filter (where CustomerID is not null) as monetary,
            min(day) filter (where CustomerID is not null and not cancel) as first_purchase,
            max(day) filter (where CustomerID is not null and not cancel) as last_purchase,
            max(day) filter (where CustomerID is not null) as last_transaction,
@@ -133,9 +195,15 @@ select *, max(last_transaction) over () + 1 - last_purchase as recency, orders +
 from customers
 """
 
+
+def hand_sql(mode: str, shape: str) -> str:
+    """The hand-written query of ``mode`` ("sql" or "sql_same") for a file of ``shape``."""
+    return (HAND_SQL if mode == "sql" else HAND_SQL_SAME).format(**SHAPE_SQL[shape])
+
+
 CHILD = r"""
 import json, resource, sys, time
-mode, path = sys.argv[1], sys.argv[2]
+mode, path, sql = sys.argv[1], sys.argv[2], sys.argv[3]
 start = time.perf_counter()
 if mode in ("sql", "sql_same"):
     import duckdb
@@ -157,7 +225,7 @@ elif mode in ("sql", "sql_same"):
     con.execute("SET temp_directory = ?", [os.path.join(tempfile.gettempdir(), "rfm_addin_duckdb")])
     con.execute("SET preserve_insertion_order = false")
     con.execute("SET enable_progress_bar = false")
-    frame = con.execute(HAND_SQL if mode == "sql" else HAND_SQL_SAME, [path]).fetch_df()
+    frame = con.execute(sql, [path]).fetch_df()
     n = len(frame) if mode == "sql" else int((frame["CustomerID"].notna() & (frame["frequency"] > 0)).sum())
 elif mode == "pandas":
     frame = pd.read_parquet(path)
@@ -168,10 +236,10 @@ print(json.dumps({"seconds": done - imported, "import_seconds": imported - start
 """
 
 
-def measure(mode: str, path: Path, timeout: float) -> dict:
-    code = f"HAND_SQL = {HAND_SQL!r}\nHAND_SQL_SAME = {HAND_SQL_SAME!r}\n" + CHILD
+def measure(mode: str, path: Path, timeout: float, shape: str = "lines") -> dict:
+    sql = hand_sql(mode, shape) if mode in ("sql", "sql_same") else ""
     try:
-        done = subprocess.run([sys.executable, "-c", code, mode, str(path)], capture_output=True, text=True,
+        done = subprocess.run([sys.executable, "-c", CHILD, mode, str(path), sql], capture_output=True, text=True,
                               timeout=timeout)
     except subprocess.TimeoutExpired:
         return {"error": f"over {timeout:.0f} s"}
@@ -196,6 +264,8 @@ def available_mb() -> float | None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, nargs="+", default=[10_000_000, 100_000_000])
+    parser.add_argument("--shape", nargs="+", choices=SHAPES, default=list(SHAPES),
+                        help="lines: one random customer per line (earlier runs); orders: order lines as shops export them")
     parser.add_argument("--dir", default="/tmp/rfm_bench")
     parser.add_argument("--skip-pandas-above", type=int, default=10**12,
                         help="skip the pandas measurement above this many rows")
@@ -218,11 +288,12 @@ def main() -> None:
     # Peak of the pandas baseline per row: measured at the sizes run so far, else the 2.3 GB
     # measured for 10M rows (the frame, the cleaned columns and their copies).
     pandas_mb_per_row = 2300 / 10_000_000
-    for rows in args.rows:
-        path = folder / f"transactions_{rows}.parquet"
+    for rows, shape in [(rows, shape) for rows in args.rows for shape in args.shape]:
+        name = f"transactions_{rows}.parquet" if shape == "lines" else f"orders_{rows}.parquet"
+        path = folder / name
         start = time.perf_counter()
-        generate(path, rows)
-        print(f"\n{rows:,} rows ({path.stat().st_size / 1e6:,.0f} MB Parquet, ready in "
+        generate(path, rows, shape)
+        print(f"\n{rows:,} rows, shape {shape!r} ({path.stat().st_size / 1e6:,.0f} MB Parquet, ready in "
               f"{time.perf_counter() - start:.0f} s), load average {os.getloadavg()[0]:.2f}")
         modes = ["engine", "sql", "sql_same"]
         skipped = None
@@ -237,7 +308,7 @@ def main() -> None:
         results: dict[str, dict] = {}
         for _ in range(max(1, args.repeat)):     # in turns, so a burst of load hits every mode alike
             for mode in modes:
-                got = measure(mode, path, args.timeout)
+                got = measure(mode, path, args.timeout, shape)
                 if "seconds" in got and got["seconds"] < results.get(mode, {}).get("seconds", float("inf")):
                     results[mode] = got
                 results.setdefault(mode, got)

@@ -181,6 +181,8 @@ def compute_rfm(
         key.update({f"_{i}": frame[c].to_numpy() for i, c in enumerate(frame.columns) if c not in cols.used})
         if quantity is not None:
             key["_q"] = quantity
+        if price is not None:
+            key["_p"] = price      # every column equal: two lines of quantity 0 at different prices differ
         # Only rows of orders with two or more rows can repeat a line: compare just those.
         lines_per_order = np.bincount(order_codes[rows & (order_codes >= 0)], minlength=len(order_ids))
         shared = np.concatenate([lines_per_order, [2]])[order_codes] > 1   # rows without an order id: compare

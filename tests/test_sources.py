@@ -87,6 +87,21 @@ def test_quantity_times_price_and_negative_quantity(con):
     assert got.table.loc["2", "monetary"] == pytest.approx(4.0)
 
 
+def test_duplicates_compare_the_stored_price_not_only_the_computed_amount(con):
+    # Lines 1-2 are equal in every column: one is a duplicate. Lines 3-4 differ only in
+    # price, with quantity 0 (amount 0 for both): not duplicates, in either path.
+    frame = pd.DataFrame({
+        "InvoiceNo": ["1", "1", "2", "2"], "CustomerID": [1, 1, 2, 2],
+        "InvoiceDate": pd.to_datetime(["2024-01-01"] * 4),
+        "Quantity": [2, 2, 0, 0], "UnitPrice": [1.5, 1.5, 2.0, 3.0]})
+    expected = rfm.compute_rfm(frame)
+    got = rfm.compute_rfm(con.create_table("t", frame))
+    assert_same_result(expected, got)
+    assert expected.quality.counts["duplicate_rows"] == 1
+    assert got.quality.counts["duplicate_rows"] == 1
+    assert got.table.loc["1", "monetary"] == pytest.approx(3.0)
+
+
 def test_keep_columns_and_named_columns(con):
     frame = messy().rename(columns={"CustomerID": "who", "InvoiceDate": "when"})
     expected = rfm.compute_rfm(frame, customer="who", date="when", keep="Country")
