@@ -222,6 +222,8 @@ elif mode in ("sql", "sql_same"):
     import os, tempfile
     con = duckdb.connect()
     con.execute("SET memory_limit = ?", [os.environ.get("RFM_DUCKDB_MEMORY", "1GB")])
+    if os.environ.get("RFM_DUCKDB_THREADS"):
+        con.execute("SET threads = ?", [int(os.environ["RFM_DUCKDB_THREADS"])])
     con.execute("SET temp_directory = ?", [os.path.join(tempfile.gettempdir(), "rfm_addin_duckdb")])
     con.execute("SET preserve_insertion_order = false")
     con.execute("SET enable_progress_bar = false")
@@ -266,6 +268,9 @@ def main() -> None:
     parser.add_argument("--rows", type=int, nargs="+", default=[10_000_000, 100_000_000])
     parser.add_argument("--shape", nargs="+", choices=SHAPES, default=list(SHAPES),
                         help="lines: one random customer per line (earlier runs); orders: order lines as shops export them")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="DuckDB threads for the engine and the hand-written SQL (RFM_DUCKDB_THREADS); "
+                             "default one per CPU")
     parser.add_argument("--dir", default="/tmp/rfm_bench")
     parser.add_argument("--skip-pandas-above", type=int, default=10**12,
                         help="skip the pandas measurement above this many rows")
@@ -273,12 +278,15 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3,
                         help="fresh processes per measurement, taken in turns; the fastest is shown")
     args = parser.parse_args()
+    if args.threads is not None:
+        os.environ["RFM_DUCKDB_THREADS"] = str(args.threads)
     folder = Path(args.dir)
     folder.mkdir(parents=True, exist_ok=True)
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
                             cwd=Path(__file__).parent).stdout.strip()
     print(f"rfm_addin {commit}, Python {platform.python_version()}, {os.cpu_count()} CPUs, "
-          f"load average {os.getloadavg()[0]:.2f}, DuckDB memory_limit {os.environ.get('RFM_DUCKDB_MEMORY', '1GB')}")
+          f"load average {os.getloadavg()[0]:.2f}, DuckDB memory_limit {os.environ.get('RFM_DUCKDB_MEMORY', '1GB')}, "
+          f"threads {os.environ.get('RFM_DUCKDB_THREADS', 'one per CPU')}")
     print(f"Fastest of {max(1, args.repeat)} runs each. Times are the call (reading, aggregating, building the result) in a fresh process; the imports "
           "before it\n(rfm_addin with pandas, scikit-learn, SciPy; or duckdb) are shown apart and in 'total'. "
           "The engine call\nincludes importing Ibis and its DuckDB backend, also timed alone below.")

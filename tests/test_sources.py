@@ -375,3 +375,15 @@ def test_random_data_duckdb_equals_dataframe_path(rows, as_of, with_order, with_
         return
     got = rfm.compute_rfm(ibis.memtable(frame), as_of=as_of)
     assert_same_result(expected, got)
+
+
+def test_duckdb_threads_from_the_environment(monkeypatch):
+    monkeypatch.setenv("RFM_DUCKDB_THREADS", "1")
+    con = connections._duckdb_connect(ibis)
+    try:
+        assert con.con.execute("select current_setting('threads')").fetchone()[0] == 1
+    finally:
+        con.disconnect()
+    monkeypatch.setenv("RFM_DUCKDB_THREADS", "two")
+    with pytest.raises(RfmError, match="RFM_DUCKDB_THREADS must be a whole number"):
+        connections._duckdb_connect(ibis)

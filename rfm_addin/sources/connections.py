@@ -39,6 +39,8 @@ CONNECT_TIMEOUT = 5
 ENV_PREFIX = "RFM_CONNECTION_"
 #: Memory DuckDB may use for file sources (it spills to disk beyond); env RFM_DUCKDB_MEMORY.
 DUCKDB_MEMORY = "1GB"
+#: Environment variable limiting DuckDB's threads (default: one per CPU), for shared machines.
+DUCKDB_THREADS_ENV = "RFM_DUCKDB_THREADS"
 
 _PART = re.compile(r"^[^\W\d][\w$ -]{0,127}$")
 _SCHEMES = {"duckdb": "duckdb", "postgresql": "postgres", "postgres": "postgres",
@@ -178,6 +180,12 @@ def _duckdb_connect(ibis: Any, database: str = ":memory:", read_only: bool = Fal
     spill = Path(tempfile.gettempdir()) / "rfm_addin_duckdb"
     con = ibis.duckdb.connect(database, read_only=read_only)
     con.con.execute("SET memory_limit = ?", [memory])
+    threads = os.environ.get(DUCKDB_THREADS_ENV, "").strip()
+    if threads:
+        if not threads.isdigit() or int(threads) < 1:
+            con.disconnect()
+            raise RfmError(f"{DUCKDB_THREADS_ENV} must be a whole number of threads (1 or more), not {threads!r}.")
+        con.con.execute("SET threads = ?", [int(threads)])
     con.con.execute("SET temp_directory = ?", [str(spill)])
     con.con.execute("SET preserve_insertion_order = false")
     con.con.execute("SET enable_progress_bar = false")   # the rows are fetched as a stream (raw SQL), which would draw it
