@@ -387,3 +387,46 @@ def test_duckdb_threads_from_the_environment(monkeypatch):
     monkeypatch.setenv("RFM_DUCKDB_THREADS", "two")
     with pytest.raises(RfmError, match="RFM_DUCKDB_THREADS must be a whole number"):
         connections._duckdb_connect(ibis)
+
+
+def _text_heavy_parquet(path, rows=300_000):
+    rng = np.random.default_rng(0)
+    pd.DataFrame({
+        "InvoiceNo": np.arange(rows) // 3,
+        "StockCode": [f"P{i:06d}xx" for i in rng.integers(0, 10**6, rows)],
+        "CustomerID": rng.integers(1, 5000, rows),
+        "InvoiceDate": pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 10**7, rows), unit="s"),
+        "Amount": rng.random(rows).round(2),
+    }).to_parquet(path)
+    return path
+
+
+def test_out_of_memory_in_duckdb_is_retried_with_more_memory(tmp_path, monkeypatch):
+    import rfm_addin.sources as sources
+
+    path = _text_heavy_parquet(tmp_path / "t.parquet")
+    monkeypatch.setattr(connections, "DUCKDB_MEMORY", "2MB")      # far too little for this file
+    monkeypatch.setattr(sources, "duckdb_memory_retries", lambda: ["8MB", "1GB"])
+    limits = []
+    real_set = sources._set_duckdb_memory
+    monkeypatch.setattr(sources, "_set_duckdb_memory", lambda t, limit: (limits.append(limit), real_set(t, limit)))
+    got = rfm.compute_rfm(str(path))
+    assert limits[-1] == "1GB"                                    # retried until it fitted
+    assert_same_result(rfm.compute_rfm(pd.read_parquet(path)), got)
+
+
+def test_out_of_memory_with_a_set_limit_says_which_setting_to_change(tmp_path, monkeypatch):
+    path = _text_heavy_parquet(tmp_path / "t.parquet")
+    monkeypatch.setenv("RFM_DUCKDB_MEMORY", "2MB")
+    assert connections.duckdb_memory_retries() == []              # the user's limit is kept
+    with pytest.raises(RfmError, match=r"needed more than 2MB of memory; set the environment variable "
+                                       r"RFM_DUCKDB_MEMORY"):
+        rfm.compute_rfm(str(path))
+
+
+def test_memory_retries_double_up_to_half_the_machine(monkeypatch):
+    monkeypatch.delenv("RFM_DUCKDB_MEMORY", raising=False)
+    monkeypatch.setattr(connections, "_physical_memory", lambda: 16 * 1024 ** 3)
+    assert connections.duckdb_memory_retries() == ["2GB", "4GB", "8GB"]
+    monkeypatch.setattr(connections, "_physical_memory", lambda: None)
+    assert connections.duckdb_memory_retries() == ["2GB", "4GB"]

@@ -30,8 +30,8 @@ import pandas as pd
 
 from ..columns import resolve_columns
 from ..errors import RfmError
-from .connections import (MissingExtra, connect_url, expand_path, is_url, named_url, open_table, read_files,
-                          require_ibis)
+from .connections import (MissingExtra, connect_url, duckdb_memory, duckdb_memory_retries, expand_path, is_out_of_memory, is_url,
+                          named_url, open_table, read_files, require_ibis)
 
 __all__ = ["MissingExtra", "engine_rfm", "is_engine_source"]
 
@@ -136,8 +136,9 @@ def open_source(transactions: Any, table: str | None, query: str | None,
     return _Source(t, where, con.disconnect, single_file=text if len(files) == 1 else None, backend="duckdb")
 
 
-def _with_progress(work: Callable[[], Any], say: Callable[[str], None] | None, label: str) -> Any:
-    """Run ``work`` in a thread, telling ``say`` the elapsed time every second."""
+def _with_progress(work: Callable[[], Any], say: Callable[[str], None] | None, label: list[str]) -> Any:
+    """Run ``work`` in a thread, telling ``say`` ``label[0]`` and the elapsed time every second
+    (``work`` may change ``label[0]``)."""
     if say is None:
         return work()
     box: dict[str, Any] = {}
@@ -151,14 +152,30 @@ def _with_progress(work: Callable[[], Any], say: Callable[[str], None] | None, l
     thread = threading.Thread(target=target, daemon=True)
     start = time.monotonic()
     thread.start()
-    say(label)
+    say(label[0])
     while thread.is_alive():
         thread.join(1.0)
         if thread.is_alive():
-            say(f"{label} ({time.monotonic() - start:.0f} s)")
+            say(f"{label[0]} ({time.monotonic() - start:.0f} s)")
     if "error" in box:
         raise box["error"]
     return box["value"]
+
+
+def _set_duckdb_memory(table: Any, limit: str) -> None:
+    table.get_backend().con.execute("SET memory_limit = ?", [limit])
+
+
+def _engine_failure(exc: BaseException, where: str, our_duckdb: bool, limit: str) -> str:
+    """The one-line message for an aggregation that failed in the engine."""
+    text = str(exc).strip()
+    first = text.splitlines()[0] if text else type(exc).__name__
+    message = f"The aggregation failed in {where}: {first}"
+    if our_duckdb and is_out_of_memory(exc):
+        message = (f"{message.rstrip('.')}. DuckDB needed more than {limit} of memory; set the environment "
+                   "variable RFM_DUCKDB_MEMORY to a larger value (such as 8GB), or RFM_DUCKDB_THREADS=1 to "
+                   "need less.")
+    return message
 
 
 def engine_rfm(transactions: Any, customer: str | None = None, date: str | None = None,
@@ -201,15 +218,24 @@ def engine_rfm(transactions: Any, customer: str | None = None, date: str | None 
             raise
         keep_cols = resolve_keep(keep, columns, cols.used)
         expr = customer_expression(t, cols, stated_as_of, keep_cols)
-        label = f"Aggregating transactions in {source.backend} ({source.where})"
+        label = [f"Aggregating transactions in {source.backend} ({source.where})"]
+        # Only a DuckDB connection of ours gets a larger limit; a user's own connection is left as it is.
+        ours = source.backend == "duckdb" and source.close is not None
+        retries = duckdb_memory_retries() if ours else []
+        limit = [duckdb_memory()]
 
         def run() -> Any:
-            try:
-                return fetch_rows(expr)
-            except Exception as exc:
-                raise RfmError(f"The aggregation failed in {source.where}: "
-                               f"{str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}"
-                               ) from exc
+            while True:
+                try:
+                    return fetch_rows(expr)
+                except Exception as exc:
+                    if retries and is_out_of_memory(exc):
+                        limit[0] = retries.pop(0)
+                        _set_duckdb_memory(t, limit[0])
+                        label[0] = (f"Aggregating transactions in duckdb ({source.where}), again with "
+                                    f"{limit[0]} of memory: DuckDB needed more than its limit")
+                        continue
+                    raise RfmError(_engine_failure(exc, source.where, ours, limit[0])) from exc
 
         rows = _with_progress(run, progress, label)
     finally:

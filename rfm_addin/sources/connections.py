@@ -175,8 +175,47 @@ def split_identifier(name: str, what: str = "table") -> tuple[str, tuple[str, ..
     return parts[-1], tuple(parts[:-1])
 
 
+def _physical_memory() -> int | None:
+    """Bytes of RAM, where the platform says (POSIX sysconf), else None."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def duckdb_memory_retries() -> list[str]:
+    """Larger DuckDB memory limits to try after an out-of-memory error, smallest first.
+
+    DuckDB spills its hash tables to disk, but not every one: grouping on many distinct
+    text values can still need more than the default 1 GB (measured: 100M order lines with a
+    product-code column need about 1.5 GB, in hand-written SQL as well). Rather than fail,
+    the engine path runs the query again with 2, 4, 8... GB, up to half of the machine's
+    memory (4 GB where that is unknown). None when the user set ``RFM_DUCKDB_MEMORY``:
+    their limit is kept and the error says so.
+    """
+    if os.environ.get("RFM_DUCKDB_MEMORY", "").strip():
+        return []
+    ram = _physical_memory()
+    cap = ram // 2 if ram else 4 * 1024 ** 3
+    steps, gb = [], 2
+    while gb * 1024 ** 3 <= cap:
+        steps.append(f"{gb}GB")
+        gb *= 2
+    return steps
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    """DuckDB's out-of-memory error (its exception type, or its message through Ibis)."""
+    return type(exc).__name__ == "OutOfMemoryException" or "Out of Memory Error" in str(exc)
+
+
+def duckdb_memory() -> str:
+    """The memory limit our DuckDB connections start with (RFM_DUCKDB_MEMORY, else 1 GB)."""
+    return os.environ.get("RFM_DUCKDB_MEMORY", "").strip() or DUCKDB_MEMORY
+
+
 def _duckdb_connect(ibis: Any, database: str = ":memory:", read_only: bool = False) -> Any:
-    memory = os.environ.get("RFM_DUCKDB_MEMORY", DUCKDB_MEMORY)
+    memory = duckdb_memory()
     spill = Path(tempfile.gettempdir()) / "rfm_addin_duckdb"
     con = ibis.duckdb.connect(database, read_only=read_only)
     con.con.execute("SET memory_limit = ?", [memory])
