@@ -430,3 +430,23 @@ def test_memory_retries_double_up_to_half_the_machine(monkeypatch):
     assert connections.duckdb_memory_retries() == ["2GB", "4GB", "8GB"]
     monkeypatch.setattr(connections, "_physical_memory", lambda: None)
     assert connections.duckdb_memory_retries() == ["2GB", "4GB"]
+
+
+def test_text_columns_outside_rfm_are_compared_by_hash_in_duckdb(con):
+    from rfm_addin.columns import resolve_columns
+    from rfm_addin.sources.ibis_rfm import _hashed_columns
+
+    # Lines 1-2 equal in every column: one duplicate. Line 3 differs from them only in the
+    # product code (a hashed column), so it is not a duplicate.
+    frame = pd.DataFrame({
+        "InvoiceNo": ["1", "1", "1"], "CustomerID": [7, 7, 7], "StockCode": ["85123A", "85123A", "85123B"],
+        "Country": ["UK", "UK", "UK"], "InvoiceDate": pd.to_datetime(["2024-01-01"] * 3),
+        "Amount": [2.5, 2.5, 2.5]})
+    t = con.create_table("t", frame)
+    cols = resolve_columns(list(t.columns), None, None, None, None)
+    assert _hashed_columns(t, cols, keep=["Country"]) == {"StockCode"}      # kept columns keep their values
+    expected = rfm.compute_rfm(frame)
+    got = rfm.compute_rfm(t, keep="Country")
+    assert got.quality.counts["duplicate_rows"] == expected.quality.counts["duplicate_rows"] == 1
+    assert got.table.loc["7", "monetary"] == pytest.approx(5.0)
+    assert got.table.loc["7", "Country"] == "UK"
