@@ -20,7 +20,8 @@ and adds up a customer's groups of one kind; stage C adds up the kinds of each c
 - a customer row without date or amount: counted; any such row is an error (as in the
   DataFrame path), naming the column.
 - duplicates: stage A groups rows by every column, as the DataFrame path compares them
-  (customer and order ids cleaned, the other columns as stored) when an order column exists: one row of each group is kept, ``n - 1`` are counted as dropped;
+  (customer and order ids cleaned, the other columns as stored; in DuckDB, text columns
+  outside RFM by their 64-bit hash, see :func:`_hashed_columns`) when an order column exists: one row of each group is kept, ``n - 1`` are counted as dropped;
   without an order column the group is the whole raw row and all ``n`` rows are kept,
   ``n - 1`` counted as possible duplicates.
 - cancellations: order id starting with C/c or negative quantity/amount; they count in
