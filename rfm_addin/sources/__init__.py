@@ -30,8 +30,9 @@ import pandas as pd
 
 from ..columns import resolve_columns
 from ..errors import RfmError
-from .connections import (MissingExtra, connect_url, duckdb_memory, duckdb_memory_retries, expand_path, is_out_of_memory, is_url,
-                          named_url, open_table, read_files, require_ibis)
+from .connections import (DUCKDB_MEMORY_ENV, DUCKDB_THREADS_ENV, MissingExtra, connect_url, duckdb_memory,
+                          duckdb_memory_retries, expand_path, is_out_of_memory, is_url, named_url, open_table,
+                          read_files, require_ibis)
 
 __all__ = ["MissingExtra", "engine_rfm", "is_engine_source"]
 
@@ -163,6 +164,7 @@ def _with_progress(work: Callable[[], Any], say: Callable[[str], None] | None, l
 
 
 def _set_duckdb_memory(table: Any, limit: str) -> None:
+    """Raise the memory limit of the DuckDB connection behind ``table`` (one of ours)."""
     table.get_backend().con.execute("SET memory_limit = ?", [limit])
 
 
@@ -173,8 +175,8 @@ def _engine_failure(exc: BaseException, where: str, our_duckdb: bool, limit: str
     message = f"The aggregation failed in {where}: {first}"
     if our_duckdb and is_out_of_memory(exc):
         message = (f"{message.rstrip('.')}. DuckDB needed more than {limit} of memory; set the environment "
-                   "variable RFM_DUCKDB_MEMORY to a larger value (such as 8GB), or RFM_DUCKDB_THREADS=1 to "
-                   "need less.")
+                   f"variable {DUCKDB_MEMORY_ENV} to a larger value (such as 8GB), or {DUCKDB_THREADS_ENV}=1 "
+                   "to need less.")
     return message
 
 
@@ -222,20 +224,20 @@ def engine_rfm(transactions: Any, customer: str | None = None, date: str | None 
         # Only a DuckDB connection of ours gets a larger limit; a user's own connection is left as it is.
         ours = source.backend == "duckdb" and source.close is not None
         retries = duckdb_memory_retries() if ours else []
-        limit = [duckdb_memory()]
 
         def run() -> Any:
+            limit = duckdb_memory()
             while True:
                 try:
                     return fetch_rows(expr)
                 except Exception as exc:
                     if retries and is_out_of_memory(exc):
-                        limit[0] = retries.pop(0)
-                        _set_duckdb_memory(t, limit[0])
+                        limit = retries.pop(0)
+                        _set_duckdb_memory(t, limit)
                         label[0] = (f"Aggregating transactions in duckdb ({source.where}), again with "
-                                    f"{limit[0]} of memory: DuckDB needed more than its limit")
+                                    f"{limit} of memory: DuckDB needed more than its limit")
                         continue
-                    raise RfmError(_engine_failure(exc, source.where, ours, limit[0])) from exc
+                    raise RfmError(_engine_failure(exc, source.where, ours, limit)) from exc
 
         rows = _with_progress(run, progress, label)
     finally:

@@ -37,8 +37,10 @@ from ..errors import RfmError
 CONNECT_TIMEOUT = 5
 #: Prefix of the environment variables holding named connections.
 ENV_PREFIX = "RFM_CONNECTION_"
-#: Memory DuckDB may use for file sources (it spills to disk beyond); env RFM_DUCKDB_MEMORY.
+#: Memory DuckDB may use for file sources (it spills to disk beyond), unless DUCKDB_MEMORY_ENV says.
 DUCKDB_MEMORY = "1GB"
+#: Environment variable setting DuckDB's memory limit (then kept, never raised).
+DUCKDB_MEMORY_ENV = "RFM_DUCKDB_MEMORY"
 #: Environment variable limiting DuckDB's threads (default: one per CPU), for shared machines.
 DUCKDB_THREADS_ENV = "RFM_DUCKDB_THREADS"
 
@@ -193,7 +195,7 @@ def duckdb_memory_retries() -> list[str]:
     memory (4 GB where that is unknown). None when the user set ``RFM_DUCKDB_MEMORY``:
     their limit is kept and the error says so.
     """
-    if os.environ.get("RFM_DUCKDB_MEMORY", "").strip():
+    if os.environ.get(DUCKDB_MEMORY_ENV, "").strip():
         return []
     ram = _physical_memory()
     cap = ram // 2 if ram else 4 * 1024 ** 3
@@ -211,7 +213,7 @@ def is_out_of_memory(exc: BaseException) -> bool:
 
 def duckdb_memory() -> str:
     """The memory limit our DuckDB connections start with (RFM_DUCKDB_MEMORY, else 1 GB)."""
-    return os.environ.get("RFM_DUCKDB_MEMORY", "").strip() or DUCKDB_MEMORY
+    return os.environ.get(DUCKDB_MEMORY_ENV, "").strip() or DUCKDB_MEMORY
 
 
 def _duckdb_connect(ibis: Any, database: str = ":memory:", read_only: bool = False) -> Any:

@@ -21,8 +21,9 @@ and adds up a customer's groups of one kind; stage C adds up the kinds of each c
   DataFrame path), naming the column.
 - duplicates: stage A groups rows by every column, as the DataFrame path compares them
   (customer and order ids cleaned, the other columns as stored; in DuckDB, text columns
-  outside RFM by their 64-bit hash, see :func:`_hashed_columns`) when an order column exists: one row of each group is kept, ``n - 1`` are counted as dropped;
-  without an order column the group is the whole raw row and all ``n`` rows are kept,
+  outside RFM by their 64-bit hash, see :func:`_hashed_columns`) when an order column
+  exists: one row of each group is kept, ``n - 1`` are counted as dropped; without an
+  order column the group is the whole raw row and all ``n`` rows are kept,
   ``n - 1`` counted as possible duplicates.
 - cancellations: order id starting with C/c or negative quantity/amount; they count in
   monetary as ``-abs(amount)`` but are neither purchases nor orders.
@@ -45,6 +46,7 @@ stage B; replacing it by an explicit grouping on (customer, order) was slower (m
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from typing import Any
 
 import numpy as np
@@ -132,23 +134,23 @@ def _hashed_columns(t: Any, cols: ColumnMap, keep: list[str]) -> set[str]:
             and not any(getattr(schema[name], test)() for test in fixed)}
 
 
-_DUCKDB_HASH = None
+@functools.lru_cache(maxsize=None)
+def _duckdb_hash_udf() -> Any:
+    """Ibis' handle on DuckDB's builtin ``hash(x)`` (UBIGINT), made once, on first use."""
+    import ibis
+    import ibis.expr.datatypes as dt
+
+    def hash_(value):  # noqa: ANN001, ANN202 - any type in, UBIGINT out (annotations set below)
+        """DuckDB's builtin hash."""
+
+    hash_.__annotations__ = {"return": dt.uint64}   # objects, not strings: this module defers annotations
+    return ibis.udf.scalar.builtin(name="hash")(hash_)
 
 
 def _duckdb_hash(column: Any) -> Any:
-    """DuckDB's ``hash(x)`` (UBIGINT). Ibis' own ``.hash()`` adds two casts through BIT,
-    which cost 0.15 s on 10M rows against 0.07 s for the plain call."""
-    global _DUCKDB_HASH
-    if _DUCKDB_HASH is None:
-        import ibis
-        import ibis.expr.datatypes as dt
-
-        def hash_(value):  # noqa: ANN001, ANN202 - any type in, UBIGINT out (annotations set below)
-            """DuckDB's builtin hash."""
-
-        hash_.__annotations__ = {"return": dt.uint64}   # objects, not strings: this module defers annotations
-        _DUCKDB_HASH = ibis.udf.scalar.builtin(name="hash")(hash_)
-    return _DUCKDB_HASH(column)
+    """DuckDB's ``hash(x)``. Ibis' own ``.hash()`` adds two casts through BIT, which cost
+    0.15 s on 10M rows against 0.07 s for the plain call."""
+    return _duckdb_hash_udf()(column)
 
 
 #: The kinds of stage-A groups (:func:`customer_expression`), in the order they are decided:
@@ -196,28 +198,6 @@ def customer_expression(t: Any, cols: ColumnMap, as_of: pd.Timestamp | None,
     amount_col = cols.amount
     price_col = cols.price if amount_col is None else None
 
-    def derived(tab, col):
-        """Role columns of ``tab`` after stage A; ``col`` maps a source column name to its name in tab."""
-        out = {"_d": tab[col(cols.date)]}
-        if amount_col is not None:
-            out["_a"] = tab[col(amount_col)].cast("float64")
-        else:
-            out["_a"] = tab[col(cols.quantity)].cast("float64") * tab[col(cols.price)].cast("float64")
-        if cols.quantity is not None:
-            out["_q"] = tab[col(cols.quantity)].cast("float64")
-        return out
-
-    def blank_of(tab, col):
-        """Every used column missing."""
-        blank = tab["_c"].isnull() & tab["_d"].isnull() & _missing(tab["_a"])
-        if cols.quantity is not None:
-            blank &= _missing(tab["_q"])
-        if price_col is not None:
-            blank &= _missing(tab[col(price_col)])
-        if with_order:
-            blank &= tab["_o"].isnull()
-        return blank
-
     raw = {name: f"_x{i}" for i, name in enumerate(names)}
     hashed = _hashed_columns(t, cols, keep)
 
@@ -238,10 +218,15 @@ def customer_expression(t: Any, cols: ColumnMap, as_of: pd.Timestamp | None,
         a = t.group_by(**{raw[n]: key(n) for n in names}).aggregate(n=t.count())
         a = a.mutate(_c=_clean_id(a[raw[cols.customer]]))
 
-    def col(name):
-        return raw[name]
-
-    a = a.mutate(**derived(a, col))
+    # Role columns after stage A, from the grouped stored columns.
+    roles = {"_d": a[raw[cols.date]]}
+    if amount_col is not None:
+        roles["_a"] = a[raw[amount_col]].cast("float64")
+    else:
+        roles["_a"] = a[raw[cols.quantity]].cast("float64") * a[raw[cols.price]].cast("float64")
+    if cols.quantity is not None:
+        roles["_q"] = a[raw[cols.quantity]].cast("float64")
+    a = a.mutate(**roles)
     role_names = {cols.customer: "_c", cols.order: "_o"} if with_order else {}
     keep_cols = {f"_k{j}": a[role_names.get(k, raw[k])] for j, k in enumerate(keep)}
 
@@ -250,25 +235,31 @@ def customer_expression(t: Any, cols: ColumnMap, as_of: pd.Timestamp | None,
         cancel |= (a._q < 0).fill_null(False)
     if with_order and a._o.type().is_string():
         cancel |= a._o.substr(0, 1).isin(["C", "c"]).fill_null(False)
-    n = a.n
     has_c = a._c.notnull()
     day = a._d.cast("date")
     signed = ibis.ifelse(cancel & has_c, -a._a.abs(), a._a)
     no_amount = _missing(a._a)
+    blank = ~has_c & a._d.isnull() & no_amount          # every used column missing
+    if cols.quantity is not None:
+        blank &= _missing(a._q)
+    if price_col is not None:
+        blank &= _missing(a[raw[price_col]])
+    if with_order:
+        blank &= a._o.isnull()
     after = (day > ibis.literal(as_of.date(), type="date")).fill_null(False) if as_of is not None else None
     # Stage B: each stage-A group gets exactly one kind (see KINDS); a customer's rows of one
     # kind are added up together, so the quality counts become group keys instead of
     # filtered aggregates over every row. The kinds are decided in KINDS' order, but the
     # purchases (nearly every group) are picked out by the first test, so the others are
     # only tried on the few groups left.
-    purchase = has_c & a._d.notnull() & a._a.notnull() & ~a._a.isnan().fill_null(False) & ~cancel
+    bought = has_c & a._d.notnull() & ~no_amount & ~cancel
     if after is not None:
-        purchase &= ~after
-    first_tests = [(purchase & a._o.notnull(), KINDS["purchase"]),
-                   (purchase, KINDS["purchase_no_order"])] if with_order else [(purchase, KINDS["purchase"])]
+        bought &= ~after
+    first_tests = [(bought & a._o.notnull(), KINDS["purchase"]),
+                   (bought, KINDS["purchase_no_order"])] if with_order else [(bought, KINDS["purchase"])]
     kind = ibis.cases(
         *first_tests,
-        (~has_c & blank_of(a, col), KINDS["blank"]),
+        (blank, KINDS["blank"]),
         (~has_c & no_amount, KINDS["no_customer_no_amount"]),
         (~has_c, KINDS["no_customer"]),
         (a._d.isnull(), KINDS["missing_date"]),
