@@ -28,3 +28,21 @@ def assert_same_result(expected, got) -> None:
     qa, qb = expected.quality.to_frame(), got.quality.to_frame()
     assert qa["check"].tolist() == qb["check"].tolist()
     assert qa["count"].tolist() == qb["count"].tolist()
+
+
+def padded_ids() -> pd.DataFrame:
+    """Ids padded with whitespace that Python's str.strip() removes (and so the DataFrame
+    path): no-break and ideographic spaces, a tab, NEL; and "7.0" spelled with padding."""
+    rows = [
+        ("\u00a0501", "\u00a042\u00a0", "2024-01-03", 10.0),
+        ("501", "42", "2024-01-03", 10.0),                     # the same line: a duplicate
+        ("502\u3000", "\t42", "2024-01-05", 4.0),
+        ("\u2003C503", "42\u202f", "2024-01-06", 3.0),         # a cancellation
+        ("504", "\x857.0\u2029", "2024-01-07", 8.0),            # customer "7"
+        ("505", "7", "2024-01-08", 1.5),
+        ("\u00a0", "8", "2024-01-09", 2.0),                    # no order id
+        ("506", "\u00a0\u00a0", "2024-01-09", 2.0),             # no customer
+    ]
+    frame = pd.DataFrame(rows, columns=["InvoiceNo", "CustomerID", "InvoiceDate", "Amount"])
+    frame["InvoiceDate"] = pd.to_datetime(frame["InvoiceDate"])
+    return frame

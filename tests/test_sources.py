@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sources_helpers import assert_same_result
+from sources_helpers import assert_same_result, padded_ids
 
 import rfm_addin
 from rfm_addin import rfm
@@ -108,6 +108,29 @@ def test_keep_columns_and_named_columns(con):
     got = rfm.compute_rfm(con.create_table("t", frame), customer="who", date="when", keep="Country")
     assert_same_result(expected, got)
     assert got.table["Country"].tolist() == expected.table["Country"].tolist()
+
+
+def test_ids_padded_with_any_whitespace_are_the_same_ids(con):
+    frame = padded_ids()
+    expected = rfm.compute_rfm(frame)
+    got = rfm.compute_rfm(con.create_table("t", frame))
+    assert_same_result(expected, got)
+    assert sorted(got.table.index) == ["42", "7", "8"]
+    assert got.table.loc["42", "frequency"] == 2 and got.table.loc["42", "monetary"] == pytest.approx(11.0)
+    assert got.table.loc["7", "frequency"] == 2
+    assert got.quality.counts["duplicate_rows"] == 1
+    assert got.quality.counts["rows_without_order"] == 1
+    assert got.quality.counts["no_customer"] == 1
+
+
+def test_order_column_kept_with_its_values(con):
+    # Text order ids are grouped by their hash in DuckDB; a kept order column keeps its text.
+    frame = messy()
+    expected = rfm.compute_rfm(frame, keep="InvoiceNo")
+    got = rfm.compute_rfm(con.create_table("t", frame), keep="InvoiceNo")
+    assert_same_result(expected, got)
+    assert got.table["InvoiceNo"].tolist() == expected.table["InvoiceNo"].tolist()
+    assert got.table.loc["A", "InvoiceNo"] == "1001"
 
 
 def test_demo_data_through_every_file_source(tmp_path):
@@ -342,8 +365,8 @@ def test_analyze_with_table_keyword(shop):
 # Random data: DuckDB equals the DataFrame path
 # ---------------------------------------------------------------------------------------
 row_strategy = st.tuples(
-    st.sampled_from(["1", "2", "3", "C4", "5", "c6", None, " 7 "]),
-    st.sampled_from(["a", "b", " a", "10", "10.0", None, ""]),
+    st.sampled_from(["1", "2", "3", "C4", "5", "c6", None, " 7 ", "\u00a0C4", ""]),
+    st.sampled_from(["a", "b", " a", "10", "10.0", None, "", "a\u00a0", "\u300010.0"]),
     st.one_of(st.none(), st.datetimes(min_value=pd.Timestamp("2024-01-01").to_pydatetime(),
                                       max_value=pd.Timestamp("2024-01-31").to_pydatetime())),
     st.sampled_from([-5.0, 0.0, 2.5, 10.0, 99.99, 0.01]),

@@ -12,7 +12,7 @@ import time
 import numpy as np
 import pandas as pd
 import pytest
-from sources_helpers import assert_same_result
+from sources_helpers import assert_same_result, padded_ids
 
 import rfm_addin
 from rfm_addin import rfm
@@ -68,6 +68,8 @@ def server():
     _load(conn, "demo_sales", demo, {"CustomerID": "text", "OrderDate": "date", "OrderAmount": "numeric(12,2)"})
     _load(conn, "big_sales", big, {"InvoiceNo": "text", "CustomerID": "text", "InvoiceDate": "timestamp",
                                    "Quantity": "integer", "UnitPrice": "double precision"})
+    _load(conn, "padded_ids", padded_ids(), {"InvoiceNo": "text", "CustomerID": "text", "InvoiceDate": "timestamp",
+                                             "Amount": "double precision"})
     _load(conn, "text_dates", demo.astype({"OrderDate": str}),
           {"CustomerID": "text", "OrderDate": "text", "OrderAmount": "numeric(12,2)"})
     with conn.cursor() as cur:
@@ -100,6 +102,10 @@ def test_analysis_from_postgres_equals_dataframe(server):
     a = rfm_addin.analyze(server["demo"], k=3)
     b = rfm_addin.analyze(URL, table="demo_sales", k=3)
     pd.testing.assert_frame_equal(a.customers, b.customers, check_exact=False, atol=0.005)
+
+
+def test_ids_padded_with_any_whitespace_are_the_same_ids(server):
+    assert_same_result(rfm.compute_rfm(padded_ids()), rfm.compute_rfm(URL, table="padded_ids"))
 
 
 def test_named_connection(server, monkeypatch):

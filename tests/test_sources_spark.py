@@ -5,7 +5,7 @@ import os
 import shutil
 
 import pytest
-from sources_helpers import assert_same_result
+from sources_helpers import assert_same_result, padded_ids
 
 import rfm_addin
 from rfm_addin import rfm
@@ -32,5 +32,7 @@ def test_spark_local_mode_gives_the_same_customer_table():
         con = ibis.pyspark.connect(session=spark)
         frame.createOrReplaceTempView("sales")
         assert_same_result(expected, rfm.compute_rfm(con.table("sales"), as_of=None))  # an Ibis table
+        padded = padded_ids()
+        assert_same_result(rfm.compute_rfm(padded), rfm.compute_rfm(spark.createDataFrame(padded)))
     finally:
         spark.stop()

@@ -96,18 +96,45 @@ def _missing(x):
     return x.isnull()
 
 
+#: The characters Python's ``str.strip()`` (and so the DataFrame path's id cleaning) removes.
+_WHITESPACE = "".join(c for c in map(chr, range(0x3001)) if c.isspace())
+_EDGE_SPACE = f"^[{_WHITESPACE}]+|[{_WHITESPACE}]+$"
+_EDGE_CHAR = f"^[{_WHITESPACE}]|[{_WHITESPACE}]$"
+
+
 def _clean_id(x):
-    """An id as the DataFrame path reads it: trimmed text, '' missing, '12.0' -> '12'."""
+    """An id as the DataFrame path reads it (:func:`rfm_addin.parsing.id_texts`): trimmed
+    text, '' missing, '12.0' -> '12'.
+
+    Both costly steps are guarded, so that they run only on the few ids that need them
+    (10M text order ids: 1.22 s -> 0.78 s in DuckDB, against 0.35 s for no cleaning at all):
+    the trim only where the first or last character is whitespace, and it removes the same
+    characters as Python's ``str.strip()`` (no-break spaces included); the pattern only on
+    ids ending in ".0".
+    """
     import ibis
 
     dtype = x.type()
     if dtype.is_string():
-        s = x.strip()
-        s = ibis.cases((s.re_search(r"^[0-9]+\.0$"), s.substr(0, s.length() - 2)), else_=s)
-        return s.nullif("")
+        def unfloat(s):
+            return ibis.cases((s.endswith(".0") & s.re_search(r"^[0-9]+\.0$"), s.substr(0, s.length() - 2)),
+                              else_=s)
+
+        edge = x.re_search(_EDGE_CHAR) | (x == "")
+        # Written out twice rather than nested, so that the trimmed text is only computed
+        # (and repeated by the SQL compiler) in the branch of the few ids that need it.
+        return ibis.cases((edge, unfloat(x.re_replace(_EDGE_SPACE, ""))), else_=unfloat(x)).nullif("")
     if dtype.is_floating():
         return ibis.ifelse(x.isnan(), ibis.null(dtype), x)
     return x
+
+
+def _in_duckdb(t: Any) -> bool:
+    """Whether ``t`` is a table of Ibis' DuckDB backend."""
+    try:
+        return t.get_backend().name == "duckdb"
+    except Exception:
+        return False
 
 
 def _hashed_columns(t: Any, cols: ColumnMap, keep: list[str]) -> set[str]:
@@ -121,11 +148,7 @@ def _hashed_columns(t: Any, cols: ColumnMap, keep: list[str]) -> set[str]:
     other column but differing in such a text column are taken for duplicates if the
     hashes collide: about 2**-64 per pair of such lines. PostgreSQL and Spark compare values.
     """
-    try:
-        backend = t.get_backend().name
-    except Exception:
-        return set()
-    if backend != "duckdb":
+    if not _in_duckdb(t):
         return set()
     schema = t.schema()
     fixed = ("is_numeric", "is_temporal", "is_boolean", "is_null")
@@ -234,7 +257,7 @@ def customer_expression(t: Any, cols: ColumnMap, as_of: pd.Timestamp | None,
     if cols.quantity is not None:
         cancel |= (a._q < 0).fill_null(False)
     if with_order and a._o.type().is_string():
-        cancel |= a._o.substr(0, 1).isin(["C", "c"]).fill_null(False)
+        cancel |= (a._o.startswith("C") | a._o.startswith("c")).fill_null(False)
     has_c = a._c.notnull()
     day = a._d.cast("date")
     signed = ibis.ifelse(cancel & has_c, -a._a.abs(), a._a)
