@@ -9,13 +9,15 @@ Usage:  python benchmarks/bench_engines.py [--rows 10000000 100000000] [--dir /t
 
 Data are generated chunk-wise (1M rows at a time) into one Parquet file per size and shape,
 so 100M rows never sit in pandas at once; ~1 customer per 20 rows, 0.5% exact duplicate
-lines, timestamps over two years, int ids. Two shapes (``--shape``):
+lines, timestamps over two years, int ids (text invoice numbers in "retail"). Three shapes (``--shape``):
 
 - ``lines`` (the figures of earlier runs): three lines per order id, but each line with its own
   random customer and time, one Amount column, 2% negative amounts;
 - ``orders``: order lines as shops export them (UCI Online Retail's columns): an order has one
   customer and one time and 1-5 products with quantity and unit price (amount = quantity x
-  price), 2% of orders cancelled (negative quantities), 5% without a customer id.
+  price), 2% of orders cancelled (negative quantities), 5% without a customer id;
+- ``retail``: the ``orders`` lines with the types of the UCI export as pandas reads it: text
+  invoice numbers ("C" before a cancelled order's), floating-point customer ids.
 Every measurement runs in a fresh Python process (``--repeat`` of them, taken in turns, the
 fastest shown: the machine may be shared); time is wall-clock of the call (the
 imports before it are printed apart and in the total; the engine call includes importing
@@ -39,7 +41,7 @@ CHUNK = 1_000_000
 VERSION = b"2"
 
 
-SHAPES = ("lines", "orders")
+SHAPES = ("lines", "orders", "retail")
 
 
 def _random_lines(rng, offset: int, n: int, customers: int):
@@ -95,19 +97,34 @@ def _order_lines(rng, offset: int, n: int, customers: int):
     })
 
 
+def _retail_lines(rng, offset: int, n: int, customers: int):
+    """Shape "retail": the "orders" lines with the types of the UCI Online Retail export as
+    pandas reads it: text invoice numbers, "C" before those of cancelled orders, and
+    floating-point customer ids (missing ones as NULL)."""
+    import numpy as np
+
+    frame = _order_lines(rng, offset, n, customers)
+    invoice = frame["InvoiceNo"].astype(str).to_numpy(dtype=object)
+    cancelled = frame["Quantity"].to_numpy() < 0
+    invoice[cancelled] = "C" + invoice[cancelled]
+    frame["InvoiceNo"] = invoice
+    frame["CustomerID"] = frame["CustomerID"].astype("float64")
+    return frame
+
+
 def generate(path: Path, rows: int, shape: str = "lines", seed: int = 1) -> None:
     import numpy as np
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    version = VERSION if shape == "lines" else b"3orders"   # "lines" files of earlier runs stay valid
+    version = {"lines": VERSION, "orders": b"3orders", "retail": b"4retail"}[shape]   # earlier files stay valid
     if path.exists():
         meta = pq.ParquetFile(path).metadata
         if meta.num_rows == rows and (meta.metadata or {}).get(b"rfm_bench") == version:
             return
     rng = np.random.default_rng(seed)
     customers = max(1, rows // 20)
-    make = _random_lines if shape == "lines" else _order_lines
+    make = {"lines": _random_lines, "orders": _order_lines, "retail": _retail_lines}[shape]
     writer = None
     tmp = path.with_suffix(".tmp")
     try:
@@ -138,6 +155,8 @@ SHAPE_SQL = {
                "amount": "Quantity * UnitPrice", "cancel": "Quantity < 0 or Quantity * UnitPrice < 0",
                "blank": "StockCode is null and Quantity is null and (UnitPrice is null or isnan(UnitPrice))"},
 }
+SHAPE_SQL["retail"] = {**SHAPE_SQL["orders"],
+                       "cancel": "InvoiceNo like 'C%' or Quantity < 0 or Quantity * UnitPrice < 0"}
 
 # The aggregation written by hand, without the cleaning rules: exact duplicates dropped
 # (SELECT DISTINCT), but no quality counts (rows without a customer, blank rows, missing
@@ -267,7 +286,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, nargs="+", default=[10_000_000, 100_000_000])
     parser.add_argument("--shape", nargs="+", choices=SHAPES, default=list(SHAPES),
-                        help="lines: one random customer per line (earlier runs); orders: order lines as shops export them")
+                        help="lines: one random customer per line (earlier runs); orders: order lines as shops "
+                             "export them; retail: the same with UCI's types (text invoice numbers, float customer ids)")
     parser.add_argument("--threads", type=int, default=None,
                         help="DuckDB threads for the engine and the hand-written SQL (RFM_DUCKDB_THREADS); "
                              "default one per CPU")
@@ -297,7 +317,7 @@ def main() -> None:
     # measured for 10M rows (the frame, the cleaned columns and their copies).
     pandas_mb_per_row = 2300 / 10_000_000
     for rows, shape in [(rows, shape) for rows in args.rows for shape in args.shape]:
-        name = f"transactions_{rows}.parquet" if shape == "lines" else f"orders_{rows}.parquet"
+        name = f"transactions_{rows}.parquet" if shape == "lines" else f"{shape}_{rows}.parquet"
         path = folder / name
         start = time.perf_counter()
         generate(path, rows, shape)
