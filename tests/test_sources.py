@@ -138,6 +138,22 @@ def test_floating_point_customer_ids(con, ids, expected_ids):
     assert got.table.loc["12346", "monetary"] == 5.0
 
 
+@pytest.mark.parametrize("dialect", ["duckdb", "postgres"])
+def test_the_compiled_query_is_ascii(con, dialect):
+    # A server whose database is not UTF-8 cannot take other characters (the padded-id
+    # cleaning names every Unicode space, as escapes). PostgreSQL's expression is built on
+    # an unbound table, as for any backend other than DuckDB.
+    from rfm_addin.columns import resolve_columns
+    from rfm_addin.sources.ibis_rfm import customer_expression
+
+    frame = messy()
+    t = con.create_table("t", frame) if dialect == "duckdb" else ibis.table(ibis.memtable(frame).schema(), name="t")
+    expr = customer_expression(t, resolve_columns(list(t.columns), None, None, None, None), None)
+    sql = str(ibis.to_sql(expr, dialect=dialect))
+    assert sql.isascii()
+    assert ("\\x{3000}" if dialect == "duckdb" else "\\u3000") in sql
+
+
 def test_order_column_kept_with_its_values(con):
     # Text order ids are grouped by their hash in DuckDB; a kept order column keeps its text.
     frame = messy()

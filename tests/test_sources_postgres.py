@@ -108,6 +108,28 @@ def test_ids_padded_with_any_whitespace_are_the_same_ids(server):
     assert_same_result(rfm.compute_rfm(padded_ids()), rfm.compute_rfm(URL, table="padded_ids"))
 
 
+def test_a_latin1_database_gets_an_ascii_query(server):
+    # Ids padded with the whitespace LATIN1 can store (no-break space, NEL, tab); the query
+    # itself names every Unicode space, as escapes, so a LATIN1 server can read it.
+    url = URL.rsplit("/", 1)[0] + "/rfm_test_latin1"
+    frame = padded_ids()
+    for column in ("InvoiceNo", "CustomerID"):
+        frame[column] = frame[column].map(
+            lambda v: None if v is None else "".join(c if ord(c) < 256 else "\u00a0" for c in v))
+    try:
+        conn = psycopg.connect(url, connect_timeout=5)
+    except Exception as exc:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI=true but no LATIN1 database at {url}: {exc} (run .ci/postgres)")
+        pytest.skip(f"no LATIN1 database at {url} (run .ci/postgres)")
+    with conn:
+        _load(conn, "padded_ids", frame, {"InvoiceNo": "text", "CustomerID": "text", "InvoiceDate": "timestamp",
+                                          "Amount": "double precision"})
+    got = rfm.compute_rfm(url, table="padded_ids")
+    assert_same_result(rfm.compute_rfm(frame), got)
+    assert sorted(got.table.index) == ["42", "7", "8"]
+
+
 def test_named_connection(server, monkeypatch):
     monkeypatch.setenv("RFM_CONNECTION_WAREHOUSE", URL)
     assert len(rfm.rfm_table("warehouse", table="demo_sales")) == 1000

@@ -98,11 +98,21 @@ def _missing(x):
 
 #: The characters Python's ``str.strip()`` (and so the DataFrame path's id cleaning) removes.
 _WHITESPACE = "".join(c for c in map(chr, range(0x3001)) if c.isspace())
-_EDGE_SPACE = f"^[{_WHITESPACE}]+|[{_WHITESPACE}]+$"
-_EDGE_CHAR = f"^[{_WHITESPACE}]|[{_WHITESPACE}]$"
+
+#: Backends whose regular expressions are RE2's (a character written as ``\x{3000}``).
+_RE2_BACKENDS = {"duckdb", "bigquery", "clickhouse"}
 
 
-def _clean_id(x):
+def _whitespace_class(re2: bool) -> str:
+    r"""``_WHITESPACE`` as a bracket expression of escapes, so the SQL stays ASCII: a server
+    whose database is not UTF-8 (LATIN1, say) cannot take a query holding U+3000. RE2 writes
+    a character as \x{3000}; PostgreSQL's and Java's (Spark's) expressions as \u3000."""
+    def escape(c: str) -> str:
+        return f"\\x{{{ord(c):x}}}" if re2 else f"\\u{ord(c):04x}"
+    return "[" + "".join(escape(c) for c in _WHITESPACE) + "]"
+
+
+def _clean_id(x, re2: bool = True):
     """An id as the DataFrame path reads it (:func:`rfm_addin.parsing.id_texts`): trimmed
     text, '' missing, '12.0' -> '12'.
 
@@ -120,10 +130,12 @@ def _clean_id(x):
             return ibis.cases((s.endswith(".0") & s.re_search(r"^[0-9]+\.0$"), s.substr(0, s.length() - 2)),
                               else_=s)
 
-        edge = x.re_search(_EDGE_CHAR) | (x == "")
+        space = _whitespace_class(re2)
+        edge = x.re_search(f"^{space}|{space}$") | (x == "")
         # Written out twice rather than nested, so that the trimmed text is only computed
         # (and repeated by the SQL compiler) in the branch of the few ids that need it.
-        return ibis.cases((edge, unfloat(x.re_replace(_EDGE_SPACE, ""))), else_=unfloat(x)).nullif("")
+        trimmed = x.re_replace(f"^{space}+|{space}+$", "")
+        return ibis.cases((edge, unfloat(trimmed)), else_=unfloat(x)).nullif("")
     if dtype.is_floating():
         return ibis.ifelse(x.isnan(), ibis.null(dtype), x)
     return x
@@ -231,6 +243,13 @@ def customer_expression(t: Any, cols: ColumnMap, as_of: pd.Timestamp | None,
     hashed = _hashed_columns(t, cols, keep)
     hash_order = (with_order and cols.order not in keep and _in_duckdb(t)
                   and t[cols.order].type().is_string())
+    try:
+        re2 = t.get_backend().name in _RE2_BACKENDS
+    except Exception:
+        re2 = False
+
+    def clean_id(x):
+        return _clean_id(x, re2)
 
     def key(name):
         """A stage-A key: the column, or its 64-bit hash (see :func:`_hashed_columns`)."""
@@ -241,7 +260,7 @@ def customer_expression(t: Any, cols: ColumnMap, as_of: pd.Timestamp | None,
         # is "12"), the other columns as stored: grouping on the stored columns, not on the
         # amount computed from them, is what "every column equal" means and is cheaper
         # (10M order lines: 1.10 s -> 0.96 s).
-        ids = {"_c": _clean_id(t[cols.customer]), "_o": _clean_id(t[cols.order])}
+        ids = {"_c": clean_id(t[cols.customer]), "_o": clean_id(t[cols.order])}
         if hash_order:
             # Text order ids by their 64-bit hash (see _hashed_columns); whether the id marks a
             # cancellation is decided on its text here, a key that adds no groups.
@@ -253,7 +272,7 @@ def customer_expression(t: Any, cols: ColumnMap, as_of: pd.Timestamp | None,
     else:
         # Stage A: identical raw rows (possible duplicates, all kept).
         a = t.group_by(**{raw[n]: key(n) for n in names}).aggregate(n=t.count())
-        a = a.mutate(_c=_clean_id(a[raw[cols.customer]]))
+        a = a.mutate(_c=clean_id(a[raw[cols.customer]]))
 
     # Role columns after stage A, from the grouped stored columns.
     roles = {"_d": a[raw[cols.date]]}
