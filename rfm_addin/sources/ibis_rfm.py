@@ -292,7 +292,8 @@ def customer_expression(t: Any, cols: ColumnMap, as_of: pd.Timestamp | None,
     if hash_order:
         cancel |= a._oc.fill_null(False)
     elif with_order and a._o.type().is_string():
-        cancel |= (a._o.startswith("C") | a._o.startswith("c")).fill_null(False)
+        # substr, not startswith: PostgreSQL before 11 has no STARTS_WITH.
+        cancel |= a._o.substr(0, 1).isin(["C", "c"]).fill_null(False)
     has_c = a._c.notnull()
     day = a._d.cast("date")
     signed = ibis.ifelse(cancel & has_c, -a._a.abs(), a._a)
