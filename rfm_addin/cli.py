@@ -222,7 +222,9 @@ def _cmd_analyze(args) -> None:
         args.parser.error("give the transactions: a file, a folder or glob of files, or --db URL --table NAME")
     if (args.table is not None or args.query is not None) and args.db is None:
         raise RfmError("--table and --query go with --db.")
-    if args.db is not None or (args.sheet is None and is_engine_source(args.input)):
+    typed = (getattr(args, "decimal", ".") == "." and getattr(args, "thousands", None) is None
+             and getattr(args, "dayfirst", None) is None)
+    if args.db is not None or (args.sheet is None and is_engine_source(args.input, csv_as_typed=typed)):
         _cmd_analyze_engine(args)
         return
     source = read_transactions(args.input, args.sheet)

@@ -120,7 +120,9 @@ def compute_rfm(
     if not isinstance(transactions, pd.DataFrame):
         from .sources import engine_rfm, is_engine_source
 
-        if is_engine_source(transactions, table, query):
+        # Decimal commas, thousands separators and day-first dates are the DataFrame reader's.
+        if is_engine_source(transactions, table, query,
+                            csv_as_typed=decimal == "." and thousands is None and dayfirst is None):
             result = engine_rfm(transactions, customer, date, amount, order, as_of, keep, table=table,
                                 query=query, progress=progress)
             if result is not None:

@@ -190,6 +190,52 @@ def test_csv_with_text_values_goes_to_the_dataframe_path(tmp_path):
     assert table.loc["007", "monetary"] == pytest.approx(1234.5)
 
 
+@pytest.fixture
+def engine_calls(monkeypatch):
+    """What each engine_rfm call returned: a result, or None for "the DataFrame path reads it"."""
+    import rfm_addin.sources as sources
+
+    calls = []
+    real = sources.engine_rfm
+    monkeypatch.setattr(sources, "engine_rfm", lambda *a, **k: calls.append(real(*a, **k)) or calls[-1])
+    return calls
+
+
+def test_a_large_csv_file_is_read_by_duckdb(tmp_path, monkeypatch, engine_calls):
+    import rfm_addin.sources as sources
+
+    demo = rfm_addin.demo_transactions(n_customers=200)
+    demo["CustomerID"] = "00" + demo["CustomerID"]                      # leading zeros kept as text
+    path = tmp_path / "big.csv"
+    demo.to_csv(path, index=False)
+    expected = rfm.compute_rfm(demo)
+    assert not sources.is_engine_source(str(path))                      # small: the DataFrame reader
+    monkeypatch.setattr(sources, "CSV_ENGINE_BYTES", path.stat().st_size)
+    assert sources.is_engine_source(str(path))
+    assert not sources.is_engine_source(str(path), csv_as_typed=False)
+    assert_same_result(expected, rfm.compute_rfm(str(path)))
+    assert engine_calls and engine_calls[-1] is not None                # DuckDB did it
+    engine_calls.clear()
+    rfm.compute_rfm(str(path), dayfirst=True)                            # an option only the reader applies
+    assert engine_calls == []
+
+
+def test_a_large_csv_file_duckdb_cannot_read_goes_to_the_dataframe_reader(tmp_path, monkeypatch, engine_calls):
+    import rfm_addin.sources as sources
+
+    demo = rfm_addin.demo_transactions(n_customers=50)
+    demo.loc[0, "CustomerID"] = "Müller"
+    path = tmp_path / "latin1.csv"
+    demo.to_csv(path, index=False, encoding="latin-1")
+    monkeypatch.setattr(sources, "CSV_ENGINE_BYTES", 1)
+    got = rfm.compute_rfm(str(path))
+    assert engine_calls == [None]                                        # DuckDB could not: the reader could
+    assert_same_result(rfm.compute_rfm(demo), got)
+    assert "Müller" in got.table.index
+    with pytest.raises(RfmError, match="DuckDB reads CSV files in UTF-8"):  # a glob has no such fallback
+        rfm.compute_rfm(str(tmp_path / "latin1*.csv"))
+
+
 def test_duckdb_url_with_table_and_query(tmp_path):
     path = tmp_path / "shop.duckdb"
     demo = rfm_addin.demo_transactions()

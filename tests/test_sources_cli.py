@@ -49,6 +49,20 @@ def test_analyze_from_a_database(tmp_path, demo, monkeypatch):
     assert main(["analyze", "--db", "shop", "--table", "sales", "-o", str(tmp_path / "n.xlsx"), "-q", "--k", "3"]) == 0
 
 
+def test_analyze_a_large_csv_file_through_duckdb(tmp_path, demo, monkeypatch, capsys):
+    import rfm_addin.sources as sources
+
+    path = tmp_path / "export.csv"
+    demo.to_csv(path, index=False)
+    monkeypatch.setattr(sources, "CSV_ENGINE_BYTES", 1)                  # as if it were 100 MB or more
+    monkeypatch.setattr("sys.stderr.isatty", lambda: True)
+    assert main(["analyze", str(path), "--k", "3"]) == 0
+    assert "Aggregating transactions in duckdb" in capsys.readouterr().err
+    assert sorted(customer_ids(tmp_path / "export_rfm.xlsx")) == sorted(rfm_addin.rfm_table(demo).index)
+    assert main(["analyze", str(path), "--dayfirst", "-o", str(tmp_path / "d.xlsx"), "--k", "3"]) == 0
+    assert "Aggregating transactions" not in capsys.readouterr().err      # the reader's option: the reader
+
+
 def test_no_source_is_a_usage_error(capsys):
     with pytest.raises(SystemExit) as info:
         main(["analyze", "--table", "sales"])

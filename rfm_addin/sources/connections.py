@@ -352,5 +352,7 @@ def read_files(files: list[str], kind: str, text_columns: list[str] | None = Non
             t = con.read_csv(files, **({"types": types} if types else {}))
     except Exception as exc:
         con.disconnect()
-        raise RfmError(f"DuckDB could not read {where}: {_first_line(exc)}") from exc
+        hint = (" DuckDB reads CSV files in UTF-8: save the file as \"CSV UTF-8\" (or as Parquet)."
+                if kind == "csv" and "unicode" in str(exc).lower() else "")
+        raise RfmError(f"DuckDB could not read {where}: {_first_line(exc)}{hint}") from exc
     return con, t, where
