@@ -12,9 +12,10 @@ How each rule maps to the expression. Stage A groups identical rows; stage B giv
 group one kind (:data:`KINDS`: purchase, cancellation, after as_of, no customer, blank...)
 and adds up a customer's groups of one kind; stage C adds up the kinds of each customer:
 
-- ids: text ids are trimmed, empty text is missing, "12346.0" is "12346" (as
-  :func:`rfm_addin.parsing.read_ids`); numeric ids stay numbers in the engine and become
-  text in Python on the per-customer rows.
+- ids: text ids are trimmed of what ``str.strip()`` removes, empty text is missing,
+  "12346.0" is "12346" (as :func:`rfm_addin.parsing.read_ids`; see :func:`_clean_id`);
+  numeric ids stay numbers in the engine and become text in Python on the per-customer
+  rows; in DuckDB, text order ids are then grouped by their hash (:func:`_hashed_columns`).
 - blank rows: every used column missing; counted, skipped.
 - rows without a customer: counted with their amount, then ignored.
 - a customer row without date or amount: counted; any such row is an error (as in the
