@@ -515,6 +515,57 @@ def test_out_of_memory_in_duckdb_is_retried_with_more_memory(tmp_path, monkeypat
     assert_same_result(rfm.compute_rfm(pd.read_parquet(path)), got)
 
 
+def _plans(monkeypatch, force_hash: bool = False) -> list[bool]:
+    """Record hash_customers of every expression the engine builds (optionally forcing it)."""
+    from rfm_addin.sources import ibis_rfm
+
+    plans = []
+    real = ibis_rfm.customer_expression
+
+    def spy(*args, **kwargs):
+        if force_hash and not plans:
+            kwargs["hash_customers"] = True
+        plans.append(kwargs.get("hash_customers", False))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(ibis_rfm, "customer_expression", spy)
+    return plans
+
+
+@pytest.mark.parametrize("frame", [messy(), messy().drop(columns="InvoiceNo"), padded_ids()],
+                         ids=["orders", "no order column", "padded ids"])
+def test_customer_ids_grouped_by_hash_give_the_same_result(con, monkeypatch, frame):
+    plans = _plans(monkeypatch, force_hash=True)
+    assert_same_result(rfm.compute_rfm(frame), rfm.compute_rfm(con.create_table("t", frame)))
+    assert plans == [True]
+
+
+def test_out_of_memory_on_text_customer_ids_groups_them_by_hash_first(tmp_path, monkeypatch):
+    import rfm_addin.sources as sources
+
+    path = tmp_path / "t.parquet"
+    frame = pd.read_parquet(_text_heavy_parquet(tmp_path / "raw.parquet"))
+    frame["CustomerID"] = "C" + frame["CustomerID"].astype(str)
+    frame.to_parquet(path)
+    monkeypatch.setattr(connections, "DUCKDB_MEMORY", "2MB")      # too little by value and by hash
+    monkeypatch.setattr(sources, "duckdb_memory_retries", lambda: ["1GB"])
+    plans = _plans(monkeypatch)
+    assert_same_result(rfm.compute_rfm(frame), rfm.compute_rfm(str(path)))
+    assert plans == [False, True]                                 # by hash first, then with more memory
+
+
+def test_customer_ids_whose_hashes_collide_are_grouped_by_value_again(con, monkeypatch):
+    from rfm_addin.sources import ibis_rfm
+
+    # Every id of one length shares a "hash": the run notices and is repeated by value.
+    monkeypatch.setattr(ibis_rfm, "_customer_key",
+                        lambda x: ibis.ifelse(x.isnull(), ibis.null("uint64"), x.length().cast("uint64")))
+    plans = _plans(monkeypatch, force_hash=True)
+    frame = messy()
+    assert_same_result(rfm.compute_rfm(frame), rfm.compute_rfm(con.create_table("t", frame)))
+    assert plans == [True, False]
+
+
 def test_out_of_memory_with_a_set_limit_says_which_setting_to_change(tmp_path, monkeypatch):
     path = _text_heavy_parquet(tmp_path / "t.parquet")
     monkeypatch.setenv("RFM_DUCKDB_MEMORY", "2MB")

@@ -208,7 +208,8 @@ def engine_rfm(transactions: Any, customer: str | None = None, date: str | None 
     """
     from ..rfm import parse_as_of
     from ..columns import resolve_keep
-    from .ibis_rfm import check_types, customer_expression, fetch_rows, result_from_rows
+    from .ibis_rfm import (HashCollision, can_hash_customers, check_types, customer_expression, fetch_rows,
+                           result_from_rows)
 
     stated_as_of = parse_as_of(as_of)
     single = (isinstance(transactions, (str, os.PathLike)) and table is None and query is None
@@ -248,12 +249,26 @@ def engine_rfm(transactions: Any, customer: str | None = None, date: str | None 
         ours = source.backend == "duckdb" and source.close is not None
         retries = duckdb_memory_retries() if ours else []
 
+        # Out of memory on text customer ids, the first answer is to group them by hash
+        # (customer_expression, hash_customers), which needs no more memory; then more memory.
+        may_hash = [can_hash_customers(t, cols)]
+
         def run() -> Any:
+            nonlocal expr
             limit = duckdb_memory()
             while True:
                 try:
                     return fetch_rows(expr)
+                except HashCollision:   # two ids share a hash (about 2**-64 a pair): by value again
+                    expr = customer_expression(t, cols, stated_as_of, keep_cols)
+                    continue
                 except Exception as exc:
+                    if may_hash[0] and is_out_of_memory(exc):
+                        may_hash[0] = False
+                        expr = customer_expression(t, cols, stated_as_of, keep_cols, hash_customers=True)
+                        label[0] = (f"Aggregating transactions in duckdb ({source.where}), again with customer "
+                                    f"ids grouped by hash: DuckDB needed more than {limit} by value")
+                        continue
                     if retries and is_out_of_memory(exc):
                         limit = retries.pop(0)
                         _set_duckdb_memory(t, limit)
