@@ -216,14 +216,13 @@ def _cmd_analyze_engine(args) -> None:
 
 
 def _cmd_analyze(args) -> None:
-    from .sources import is_engine_source
+    from .sources import is_engine_source, typed_csv_reading
 
     if args.input is None and args.db is None:
         args.parser.error("give the transactions: a file, a folder or glob of files, or --db URL --table NAME")
     if (args.table is not None or args.query is not None) and args.db is None:
         raise RfmError("--table and --query go with --db.")
-    typed = (getattr(args, "decimal", ".") == "." and getattr(args, "thousands", None) is None
-             and getattr(args, "dayfirst", None) is None)
+    typed = typed_csv_reading(args.decimal, args.thousands, args.dayfirst)
     if args.db is not None or (args.sheet is None and is_engine_source(args.input, csv_as_typed=typed)):
         _cmd_analyze_engine(args)
         return

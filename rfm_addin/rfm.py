@@ -118,11 +118,10 @@ def compute_rfm(
     ``progress`` (a callable taking a short text) hears how long an engine has been working.
     """
     if not isinstance(transactions, pd.DataFrame):
-        from .sources import engine_rfm, is_engine_source
+        from .sources import engine_rfm, is_engine_source, typed_csv_reading
 
-        # Decimal commas, thousands separators and day-first dates are the DataFrame reader's.
         if is_engine_source(transactions, table, query,
-                            csv_as_typed=decimal == "." and thousands is None and dayfirst is None):
+                            csv_as_typed=typed_csv_reading(decimal, thousands, dayfirst)):
             result = engine_rfm(transactions, customer, date, amount, order, as_of, keep, table=table,
                                 query=query, progress=progress)
             if result is not None:

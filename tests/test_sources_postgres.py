@@ -55,21 +55,29 @@ def _load(conn, name: str, frame: pd.DataFrame, types: dict[str, str]) -> None:
     conn.commit()
 
 
-@pytest.fixture(scope="module")
-def server():
+#: Column types of the padded_ids() table.
+PADDED_TYPES = {"InvoiceNo": "text", "CustomerID": "text", "InvoiceDate": "timestamp", "Amount": "double precision"}
+
+
+def _connect(url: str, what: str):
+    """A connection to ``url``; the test skips when there is none, except in CI, where it fails."""
     try:
-        conn = psycopg.connect(URL, connect_timeout=5)
+        return psycopg.connect(url, connect_timeout=5)
     except Exception as exc:
         if os.environ.get("CI") == "true":
-            pytest.fail(f"CI=true but no PostgreSQL server at {URL}: {exc} (run .ci/postgres)")
-        pytest.skip(f"no PostgreSQL server at {URL} (run .ci/postgres)")
+            pytest.fail(f"CI=true but no {what} at {url}: {exc} (run .ci/postgres)")
+        pytest.skip(f"no {what} at {url} (run .ci/postgres)")
+
+
+@pytest.fixture(scope="module")
+def server():
+    conn = _connect(URL, "PostgreSQL server")
     demo = rfm_addin.demo_transactions()
     big = large_transactions()
     _load(conn, "demo_sales", demo, {"CustomerID": "text", "OrderDate": "date", "OrderAmount": "numeric(12,2)"})
     _load(conn, "big_sales", big, {"InvoiceNo": "text", "CustomerID": "text", "InvoiceDate": "timestamp",
                                    "Quantity": "integer", "UnitPrice": "double precision"})
-    _load(conn, "padded_ids", padded_ids(), {"InvoiceNo": "text", "CustomerID": "text", "InvoiceDate": "timestamp",
-                                             "Amount": "double precision"})
+    _load(conn, "padded_ids", padded_ids(), PADDED_TYPES)
     _load(conn, "text_dates", demo.astype({"OrderDate": str}),
           {"CustomerID": "text", "OrderDate": "text", "OrderAmount": "numeric(12,2)"})
     with conn.cursor() as cur:
@@ -116,15 +124,8 @@ def test_a_latin1_database_gets_an_ascii_query(server):
     for column in ("InvoiceNo", "CustomerID"):
         frame[column] = frame[column].map(
             lambda v: None if v is None else "".join(c if ord(c) < 256 else "\u00a0" for c in v))
-    try:
-        conn = psycopg.connect(url, connect_timeout=5)
-    except Exception as exc:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI=true but no LATIN1 database at {url}: {exc} (run .ci/postgres)")
-        pytest.skip(f"no LATIN1 database at {url} (run .ci/postgres)")
-    with conn:
-        _load(conn, "padded_ids", frame, {"InvoiceNo": "text", "CustomerID": "text", "InvoiceDate": "timestamp",
-                                          "Amount": "double precision"})
+    with _connect(url, "LATIN1 database") as conn:
+        _load(conn, "padded_ids", frame, PADDED_TYPES)
     got = rfm.compute_rfm(url, table="padded_ids")
     assert_same_result(rfm.compute_rfm(frame), got)
     assert sorted(got.table.index) == ["42", "7", "8"]

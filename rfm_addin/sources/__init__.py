@@ -33,8 +33,9 @@ import pandas as pd
 from ..columns import resolve_columns
 from ..errors import RfmError
 from .connections import (DUCKDB_MEMORY_ENV, DUCKDB_THREADS_ENV, MissingExtra, connect_url, duckdb_memory,
-                          duckdb_memory_retries, expand_path, is_out_of_memory, is_url, named_url, open_table,
-                          read_files, require_ibis)
+                          duckdb_memory_retries, expand_path, first_line, is_out_of_memory, is_url, named_url,
+                          open_table, read_files, require_ibis)
+from .ibis_rfm import backend_name
 
 __all__ = ["MissingExtra", "engine_rfm", "is_engine_source"]
 
@@ -53,6 +54,12 @@ def _is_ibis_table(obj: Any) -> bool:
 
 def _is_spark_frame(obj: Any) -> bool:
     return type(obj).__module__.startswith("pyspark.sql") and type(obj).__name__ == "DataFrame"
+
+
+def typed_csv_reading(decimal: str = ".", thousands: str | None = None, dayfirst: bool | None = None) -> bool:
+    """Whether a CSV file may be read with DuckDB's types: no decimal comma, thousands
+    separator or day-first dates asked for, which only the DataFrame reader applies."""
+    return decimal == "." and thousands is None and dayfirst is None
 
 
 def is_engine_source(transactions: Any, table: str | None = None, query: str | None = None,
@@ -106,20 +113,13 @@ class _Source:
         self.table, self.where, self.close, self.single_file, self.backend = table, where, close, single_file, backend
 
 
-def _backend_name(table: Any) -> str:
-    try:
-        return table.get_backend().name
-    except Exception:
-        return "engine"
-
-
 def open_source(transactions: Any, table: str | None, query: str | None,
                 text_columns: list[str] | None = None) -> _Source:
     """Open any engine source as an Ibis table."""
     if _is_ibis_table(transactions):
         if table is not None or query is not None:
             raise RfmError("table= and query= go with a connection URL or name, not with an Ibis table.")
-        return _Source(transactions, "the Ibis table", backend=_backend_name(transactions))
+        return _Source(transactions, "the Ibis table", backend=backend_name(transactions))
     if _is_spark_frame(transactions):
         ibis = require_ibis("spark", "pyspark")
         con = ibis.pyspark.connect(session=transactions.sparkSession)
@@ -185,9 +185,7 @@ def _set_duckdb_memory(table: Any, limit: str) -> None:
 
 def _engine_failure(exc: BaseException, where: str, our_duckdb: bool, limit: str) -> str:
     """The one-line message for an aggregation that failed in the engine."""
-    text = str(exc).strip()
-    first = text.splitlines()[0] if text else type(exc).__name__
-    message = f"The aggregation failed in {where}: {first}"
+    message = f"The aggregation failed in {where}: {first_line(exc)}"
     if our_duckdb and is_out_of_memory(exc):
         message = (f"{message.rstrip('.')}. DuckDB needed more than {limit} of memory; set the environment "
                    f"variable {DUCKDB_MEMORY_ENV} to a larger value (such as 8GB), or {DUCKDB_THREADS_ENV}=1 "
@@ -251,10 +249,10 @@ def engine_rfm(transactions: Any, customer: str | None = None, date: str | None 
 
         # Out of memory on text customer ids, the first answer is to group them by hash
         # (customer_expression, hash_customers), which needs no more memory; then more memory.
-        may_hash = [can_hash_customers(t, cols)]
+        may_hash = can_hash_customers(t, cols)
 
         def run() -> Any:
-            nonlocal expr
+            nonlocal expr, may_hash
             limit = duckdb_memory()
             while True:
                 try:
@@ -263,8 +261,8 @@ def engine_rfm(transactions: Any, customer: str | None = None, date: str | None 
                     expr = customer_expression(t, cols, stated_as_of, keep_cols)
                     continue
                 except Exception as exc:
-                    if may_hash[0] and is_out_of_memory(exc):
-                        may_hash[0] = False
+                    if may_hash and is_out_of_memory(exc):
+                        may_hash = False
                         expr = customer_expression(t, cols, stated_as_of, keep_cols, hash_customers=True)
                         label[0] = (f"Aggregating transactions in duckdb ({source.where}), again with customer "
                                     f"ids grouped by hash: DuckDB needed more than {limit} by value")

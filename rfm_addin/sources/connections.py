@@ -254,7 +254,7 @@ def connect_url(url: str) -> tuple[Any, str]:
         try:
             return _duckdb_connect(ibis, path, read_only=True), f"DuckDB database {path}"
         except Exception as exc:
-            raise RfmError(f"Could not open the DuckDB database {path!r}: {_first_line(exc)}") from exc
+            raise RfmError(f"Could not open the DuckDB database {path!r}: {first_line(exc)}") from exc
     options = dict(parse_qsl(parts.query))
     options.setdefault("connect_timeout", str(CONNECT_TIMEOUT))
     host = parts.hostname or "localhost"
@@ -269,12 +269,13 @@ def connect_url(url: str) -> tuple[Any, str]:
                                     database=unquote(parts.path.lstrip("/")) or None, **options)
     except Exception as exc:
         raise RfmError(f"Could not connect to {where} (waited at most {options['connect_timeout']} s): "
-                       f"{_first_line(exc)}. Check the host, port, database, user and password, and that the "
+                       f"{first_line(exc)}. Check the host, port, database, user and password, and that the "
                        "server is running.") from exc
     return con, where
 
 
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
+    """The first line of an error's message (its type when there is none), for one-line errors."""
     text = str(exc).strip().splitlines()
     return text[0] if text else type(exc).__name__
 
@@ -287,7 +288,7 @@ def open_table(con: Any, where: str, table: str | None, query: str | None) -> An
         try:
             return con.sql(query)
         except Exception as exc:
-            raise RfmError(f"The query failed in {where}: {_first_line(exc)}") from exc
+            raise RfmError(f"The query failed in {where}: {first_line(exc)}") from exc
     name, database = split_identifier(table)
     try:
         if database:
@@ -354,5 +355,5 @@ def read_files(files: list[str], kind: str, text_columns: list[str] | None = Non
         con.disconnect()
         hint = (" DuckDB reads CSV files in UTF-8: save the file as \"CSV UTF-8\" (or as Parquet)."
                 if kind == "csv" and "unicode" in str(exc).lower() else "")
-        raise RfmError(f"DuckDB could not read {where}: {_first_line(exc)}{hint}") from exc
+        raise RfmError(f"DuckDB could not read {where}: {first_line(exc)}{hint}") from exc
     return con, t, where

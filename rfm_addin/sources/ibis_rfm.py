@@ -142,12 +142,17 @@ def _clean_id(x, re2: bool = True):
     return x
 
 
+def backend_name(t: Any) -> str:
+    """The name of the Ibis backend behind ``t`` ("duckdb", "postgres"...), "engine" if unknown."""
+    try:
+        return t.get_backend().name
+    except Exception:
+        return "engine"
+
+
 def _in_duckdb(t: Any) -> bool:
     """Whether ``t`` is a table of Ibis' DuckDB backend."""
-    try:
-        return t.get_backend().name == "duckdb"
-    except Exception:
-        return False
+    return backend_name(t) == "duckdb"
 
 
 def _hashed_columns(t: Any, cols: ColumnMap, keep: list[str]) -> set[str]:
@@ -255,8 +260,9 @@ def customer_expression(t: Any, cols: ColumnMap, as_of: pd.Timestamp | None,
         (duckdb/duckdb#22578): 100M order lines with text customer ids ran out of 1 GB by
         value (115-118 s and a 4.4 GB peak after the retry with 2 GB), and took 91-112 s
         and a 2.2-2.5 GB peak within 1 GB by hash (128-137 s after the failed attempt by
-        value); at 10M, where memory suffices, by value is faster (4.2 s against 4.9 s). The smallest and largest text of each hash differ only if two
-        ids collided: :func:`fetch_rows` then raises :class:`HashCollision`.
+        value); at 10M, where memory suffices, by value is faster (4.2 s against 4.9 s).
+        The smallest and largest text of each hash differ only if two ids collided:
+        :func:`fetch_rows` then raises :class:`HashCollision`.
 
     Returns
     -------
@@ -278,10 +284,7 @@ def customer_expression(t: Any, cols: ColumnMap, as_of: pd.Timestamp | None,
     hash_order = (with_order and cols.order not in keep and _in_duckdb(t)
                   and t[cols.order].type().is_string())
     hash_customer = hash_customers and can_hash_customers(t, cols)
-    try:
-        re2 = t.get_backend().name in _RE2_BACKENDS
-    except Exception:
-        re2 = False
+    re2 = backend_name(t) in _RE2_BACKENDS
 
     def clean_id(x):
         return _clean_id(x, re2)
@@ -302,7 +305,7 @@ def customer_expression(t: Any, cols: ColumnMap, as_of: pd.Timestamp | None,
             # Text order ids by their 64-bit hash (see _hashed_columns); whether the id marks a
             # cancellation is decided on its text here, a key that adds no groups.
             order_id = ids["_o"]
-            ids["_o"] = ibis.ifelse(order_id.isnull(), ibis.null("uint64"), _duckdb_hash(order_id))
+            ids["_o"] = _id_key(order_id)
             ids["_oc"] = order_id.startswith("C") | order_id.startswith("c")
         a = t.group_by(**ids, **{raw[n]: key(n) for n in names if n not in (cols.customer, cols.order)}
                        ).aggregate(n=t.count())
