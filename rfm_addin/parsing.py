@@ -25,6 +25,18 @@ EXCEL_ERRORS = frozenset({
     "#GETTING_DATA", "#FIELD!", "#BLOCKED!", "#CONNECT!", "#BUSY!", "#UNKNOWN!", "#DATA!", "#N/A N/A",
 })
 
+#: The text :mod:`rfm_addin.excel.cell_values` gives an error value whose code it does not know.
+_UNKNOWN_ERROR = re.compile(r"Excel error code -?\d+")
+
+
+def is_excel_error(value: object) -> bool:
+    """True for the text of an Excel error value (``#N/A``, ``#SPILL!``, "Excel error code 2099")."""
+    if not isinstance(value, str):
+        return False
+    text = value.strip()
+    return text in EXCEL_ERRORS or bool(_UNKNOWN_ERROR.fullmatch(text))
+
+
 #: Excel's last valid serial date (9999-12-31 in the 1900 system).
 _MAX_SERIAL = 2958465
 _MAX_LISTED = 5
@@ -135,7 +147,8 @@ def read_ids(values: pd.Series, column: str, first_row: int, sort: bool = True) 
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
     texts, merged = id_texts(pd.Index(uniques))
     present = texts.notna().to_numpy(dtype=bool)
-    bad = texts.isin(EXCEL_ERRORS).to_numpy(dtype=bool) & present
+    bad = (texts.isin(EXCEL_ERRORS) | texts.str.fullmatch(_UNKNOWN_ERROR.pattern)).fillna(False).to_numpy(
+        dtype=bool) & present
     if bad.any():
         raise _bad_rows_error(column, "holding an Excel error instead of an id", codes, bad,
                               np.asarray(uniques, dtype=object), first_row,
@@ -235,7 +248,7 @@ def read_numbers(values: pd.Series, column: str, first_row: int, decimal: str = 
                 out[i] = float(u)
                 bad[i] = np.isinf(out[i])
             elif isinstance(u, str):
-                number = None if u.strip() in EXCEL_ERRORS else _number_of(u, decimal, thousands)
+                number = None if is_excel_error(u) else _number_of(u, decimal, thousands)
                 bad[i] = number is None
                 out[i] = np.nan if number is None else number
             else:
@@ -360,7 +373,7 @@ def read_dates(values: pd.Series, column: str, first_row: int, date_system: int 
                 t = u.strip()
                 if re.fullmatch(r"\d{1,7}(\.\d+)?", t) and not re.fullmatch(r"\d{8}", t) and 1 <= float(t) <= _MAX_SERIAL:
                     out[i] = serial_to_datetime(np.array([float(t)]), date_system)[0]
-                elif t not in EXCEL_ERRORS:
+                elif not is_excel_error(t):
                     texts.append(t)
                     text_idx.append(i)
                 else:

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import RfmError
-from ..parsing import EXCEL_ERRORS, serial_to_datetime
+from ..parsing import is_excel_error, serial_to_datetime
 
 #: Excel's grid.
 EXCEL_MAX_ROWS = 1_048_576
@@ -133,7 +133,7 @@ def blank_rows(columns: Iterable[list]) -> np.ndarray:
 # Headers
 # --------------------------------------------------------------------------------------
 def _text(value: Any) -> bool:
-    return isinstance(value, str) and bool(value.strip()) and value.strip() not in EXCEL_ERRORS
+    return isinstance(value, str) and bool(value.strip()) and not is_excel_error(value)
 
 
 def _readable_number(value: Any) -> bool:
@@ -248,7 +248,7 @@ def check_numbers(name: str, parsed: tuple[np.ndarray, np.ndarray, dict[int, Any
     bad_rows = [i for i in sorted(bad) if keep is None or keep[i]]
     if bad_rows:
         first = bad[bad_rows[0]]
-        what = "is an Excel error, not a number" if str(first).strip() in EXCEL_ERRORS else "is not a number"
+        what = "is an Excel error, not a number" if is_excel_error(first) else "is not a number"
         raise _listing(name, [i + first_row for i in bad_rows], [bad[i] for i in bad_rows], what)
     checked = numbers if keep is None else np.where(keep, numbers, 0.0)
     missing = np.flatnonzero(np.isnan(checked))
@@ -293,7 +293,7 @@ def labels_of(name: str, values: list, first_row: int, keep: np.ndarray) -> list
         if not keep[i]:
             out.append(None)
             continue
-        if is_blank(v) or (isinstance(v, str) and v.strip() in EXCEL_ERRORS):
+        if is_blank(v) or is_excel_error(v):
             bad_rows.append(i + first_row)
             bad_values.append(v)
         if isinstance(v, float) and v.is_integer():
@@ -303,7 +303,7 @@ def labels_of(name: str, values: list, first_row: int, keep: np.ndarray) -> list
         out.append(v)
     if bad_rows:
         first = bad_values[0]
-        what = "is an Excel error" if isinstance(first, str) and first.strip() in EXCEL_ERRORS else \
+        what = "is an Excel error" if is_excel_error(first) else \
             "in a row that has other values"
         bad_values = [None if is_blank(v) else v for v in bad_values]
         raise _listing(name, bad_rows, bad_values, what)
@@ -369,18 +369,18 @@ def weights_of(name: str, value: Any) -> tuple[float, float, float]:
     return numbers[0], numbers[1], numbers[2]
 
 
-def excel_date(name: str, value: Any) -> pd.Timestamp | None:
-    """A date argument: a datetime, an Excel serial number (1900 system) or date text."""
+def excel_date(name: str, value: Any, date_system: int = 1900) -> pd.Timestamp | None:
+    """A date argument: a datetime, an Excel serial number (in the workbook's ``date_system``) or date text."""
     value = _single(name, value)
     if is_blank(value):
         return None
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         if not 1 <= value <= 2_958_465:
             raise ArgumentError(f"{name}: {value!r} is not a date.")
-        return pd.Timestamp(serial_to_datetime([value])[0]).normalize()
+        return pd.Timestamp(serial_to_datetime([value], date_system)[0]).normalize()
     if isinstance(value, dt.datetime | dt.date):
         return pd.Timestamp(value).normalize()
-    if isinstance(value, str) and value.strip() not in EXCEL_ERRORS:
+    if isinstance(value, str) and not is_excel_error(value):
         try:
             stamp = pd.Timestamp(value.strip())
         except (ValueError, TypeError):

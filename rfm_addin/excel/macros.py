@@ -48,7 +48,7 @@ import xlwings as xw
 from .. import analyze, cluster, profile
 from ..errors import RfmError
 from ..layout import CLUSTER_SHEETS, TABLE_START_ROW, SheetSpec, analysis_sheets, cluster_sheets  # noqa: F401
-from . import convert, customer_table, live_writer, settings
+from . import cell_values, convert, customer_table, live_writer, settings
 from .feedback import TITLE, Feedback, pending_actions
 
 #: Name of the getting-started sheet the "help" button opens.
@@ -95,15 +95,16 @@ def _run(book: Any, what: str, work: Callable[[Feedback], None]) -> bool:
 def read_source(sheet: Any) -> tuple[list[list], int]:
     """The active sheet's data: header and rows, and the sheet row of the first data row.
 
-    Reads the sheet's first Excel Table if there is one, else its used range; error
-    cells are read as text (``#N/A``) so they are reported, not taken for blanks.
+    Reads the sheet's first Excel Table if there is one, else its used range, through
+    :func:`.cell_values.read_values`: error cells as text (``#N/A``, ``#SPILL!``) so they
+    are reported, not taken for blanks; currency cells as numbers.
     """
     if live_writer.is_owned(sheet):
         raise RfmError(f"The active sheet {sheet.name!r} holds results of the RFM add-in. "
                        "Select the sheet with your data, then click the button again.")
     tables = list(sheet.tables) if hasattr(sheet, "tables") else []
     area = tables[0].range if tables else sheet.used_range
-    rows = convert.trim_rows(convert.as_rows(area.options(ndim=2, err_to_str=True).value))
+    rows = convert.trim_rows(cell_values.read_values(area))
     if len(rows) < 2 or all(convert.is_blank(c) for c in rows[0]):
         raise RfmError(f"The active sheet {sheet.name!r} has no data: expected a header row and rows below it.")
     return rows, area.row + 1
@@ -133,7 +134,8 @@ def analyze_sheet(book: Any = None) -> None:
 
     def work(feedback: Feedback) -> None:
         frame, first_row, options = _read_active(book, feedback)
-        analysis = analyze(frame, **options.analyze_kwargs(), first_row=first_row, progress=feedback.progress)
+        analysis = analyze(frame, **options.analyze_kwargs(), first_row=first_row,
+                           date_system=cell_values.date_system(book), progress=feedback.progress)
         live_writer.write_sheets(book, analysis_sheets(analysis), progress=feedback.progress)
 
     _run(book, "Analyze", work)

@@ -32,7 +32,7 @@ import pandas as pd
 
 from ..errors import RfmError
 from ..layout import SheetSpec, TableSpec
-from . import convert
+from . import cell_values, convert
 
 #: Name of the settings sheet.
 SHEET_NAME = "RFM Settings"
@@ -268,7 +268,7 @@ def read_settings(book: Any) -> Settings:
     if sheet is None:
         return Settings()
     used = sheet.used_range
-    rows = convert.as_rows(used.options(ndim=2, err_to_str=True).value)
+    rows = cell_values.read_values(used)
     return parse_rows(rows, used.row)
 
 

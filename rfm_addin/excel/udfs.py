@@ -36,6 +36,8 @@ import xlwings as xw
 
 from .. import choose_k, cluster, profile, rfm_table, score, segment
 from ..layout import COLUMNS
+from . import used_rows
+from .cell_values import cells, date_system
 from .convert import (
     ArgumentError,
     align,
@@ -60,7 +62,8 @@ from .convert import (
 
 CATEGORY = "RFM"
 
-_COLUMN = {"ndim": 2, "err_to_str": True}
+#: Column arguments: 2-D lists, error cells as text, only the used rows of a reference (:mod:`.used_rows`).
+_COLUMN = {"ndim": 2, "err_to_str": True, "convert": used_rows.CONVERT}
 _METRIC_DOCS = {
     "recency": "Days since the last purchase, one row per customer (lower is better).",
     "frequency": "Number of purchases or orders per customer.",
@@ -83,7 +86,7 @@ def _guarded(func: Callable[..., Any]) -> Callable[..., Any]:
         collecting = gc.isenabled()
         gc.disable()
         try:
-            return func(*args)
+            return func(*map(cells, args))
         except Exception as exc:  # a worksheet cell must never show a traceback
             return [[error_text(exc)]]
         finally:
@@ -135,7 +138,7 @@ class _Metrics:
         return ([header] if self.header else []) + out
 
 
-@xw.func(category=CATEGORY)
+@xw.func(category=CATEGORY, call_in_wizard=False)
 @xw.arg("customers", **_COLUMN, doc="Customer id of each transaction (one column, header optional).")
 @xw.arg("dates", **_COLUMN, doc="Date of each transaction: date cells, ISO text or serial numbers.")
 @xw.arg("amounts", **_COLUMN, doc="Amount of each transaction; returns and cancellations negative.")
@@ -143,7 +146,7 @@ class _Metrics:
 @xw.arg("as_of", doc="Optional date recency is measured to; default the day after the last transaction.")
 @xw.ret(index=False, header=False)
 @_guarded
-def RFM_TABLE(customers, dates, amounts, orders=None, as_of=None):
+def RFM_TABLE(customers, dates, amounts, orders=None, as_of=None, caller=None):
     """One row per customer: Customer, Recency (days), Frequency, Monetary, from transaction columns.
 
     Parameters
@@ -154,6 +157,9 @@ def RFM_TABLE(customers, dates, amounts, orders=None, as_of=None):
         Order ids; frequency counts distinct orders (else transaction rows).
     as_of : date, optional
         Recency is the number of days from the last purchase to this date.
+    caller : xlwings.Range, optional
+        Set by xlwings (not an Excel argument): serial numbers in ``dates`` follow the
+        calling workbook's date system (1900 or 1904).
 
     Returns
     -------
@@ -177,16 +183,18 @@ def RFM_TABLE(customers, dates, amounts, orders=None, as_of=None):
         else:
             data[name] = pd.Series(body, dtype=object)
     frame = pd.DataFrame(data)
+    system = 1900 if caller is None else date_system(caller.sheet.book)
     table = rfm_table(frame, customer="customers", date="dates", amount="amounts",
-                      order="orders" if "orders" in columns else None, as_of=excel_date("as_of", as_of),
-                      first_row=start + 1)
+                      order="orders" if "orders" in columns else None,
+                      as_of=excel_date("as_of", as_of, date_system=system), first_row=start + 1,
+                      date_system=system)
     check_grid(len(table) + 1, what="The customer table")
     result = pd.DataFrame({"customer": table.index.astype(str), "recency": table["recency"],
                            "frequency": table["frequency"], "monetary": table["monetary"]})
     return frame_to_grid(result, ["Customer", "Recency", "Frequency", "Monetary"])
 
 
-@xw.func(category=CATEGORY)
+@xw.func(category=CATEGORY, call_in_wizard=False)
 @xw.arg("recency", **_COLUMN, doc=_METRIC_DOCS["recency"])
 @xw.arg("frequency", **_COLUMN, doc=_METRIC_DOCS["frequency"])
 @xw.arg("monetary", **_COLUMN, doc=_METRIC_DOCS["monetary"])
@@ -245,7 +253,7 @@ def _rules_frame(rules: Any) -> pd.DataFrame | None:
     return pd.DataFrame([list(r) + [None] * (len(names) - len(r)) for r in body], columns=names)
 
 
-@xw.func(category=CATEGORY)
+@xw.func(category=CATEGORY, call_in_wizard=False)
 @xw.arg("r_scores", **_COLUMN, doc="R score of each customer (whole numbers 1..bins).")
 @xw.arg("f_scores", **_COLUMN, doc="F score of each customer.")
 @xw.arg("m_scores", **_COLUMN, doc="M score of each customer.")
@@ -300,7 +308,7 @@ def _k_range(n_customers: int, k_max: int) -> range:
     return range(2, min(k_max, n_customers - 1) + 1)
 
 
-@xw.func(category=CATEGORY)
+@xw.func(category=CATEGORY, call_in_wizard=False)
 @xw.arg("recency", **_COLUMN, doc=_METRIC_DOCS["recency"])
 @xw.arg("frequency", **_COLUMN, doc=_METRIC_DOCS["frequency"])
 @xw.arg("monetary", **_COLUMN, doc=_METRIC_DOCS["monetary"])
@@ -333,7 +341,7 @@ def RFM_CLUSTER(recency, frequency, monetary, k=None, seed=None):
     return metrics.per_row([_label("cluster")], [[int(c)] for c in result.labels.tolist()])
 
 
-@xw.func(category=CATEGORY)
+@xw.func(category=CATEGORY, call_in_wizard=False)
 @xw.arg("recency", **_COLUMN, doc=_METRIC_DOCS["recency"])
 @xw.arg("frequency", **_COLUMN, doc=_METRIC_DOCS["frequency"])
 @xw.arg("monetary", **_COLUMN, doc=_METRIC_DOCS["monetary"])
@@ -363,7 +371,7 @@ def RFM_KSELECT(recency, frequency, monetary, k_max=None):
     return frame_to_grid(selection[names], [_label(c) for c in names])
 
 
-@xw.func(category=CATEGORY)
+@xw.func(category=CATEGORY, call_in_wizard=False)
 @xw.arg("groups", **_COLUMN, doc="Group of each customer: a segment name or cluster number.")
 @xw.arg("recency", **_COLUMN, doc=_METRIC_DOCS["recency"])
 @xw.arg("frequency", **_COLUMN, doc=_METRIC_DOCS["frequency"])
