@@ -90,6 +90,12 @@ def build_parser() -> argparse.ArgumentParser:
     tpl.add_argument("output", nargs="?", default="workbook_template.xlsm",
                      help="workbook to write (default: workbook_template.xlsm in the current folder)")
 
+    setup = sub.add_parser("excel-setup", help="let Excel find this Python (xlwings' user configuration) and "
+                                              "write the RFM workbook to a folder")
+    setup.add_argument("--folder", help="where to write 'RFM workbook.xlsm' (default: Documents)")
+    setup.add_argument("--platform", choices=["windows", "mac"], default=None,
+                       help="the Excel the configuration is for (default: this machine's)")
+
     share = sub.add_parser("share", help="write a macro-free, formula-free .xlsx copy of a results workbook")
     share.add_argument("input", help="workbook saved by Excel: .xlsx or .xlsm (only read)")
     share.add_argument("-o", "--output", help="the .xlsx to write (default: INPUT_share.xlsx beside the input)")
@@ -254,6 +260,12 @@ def _cmd_template(args) -> None:
     print(f"Workbook template: {build_template(args.output)}")
 
 
+def _cmd_excel_setup(args) -> None:
+    from .excel.install import setup_excel
+
+    print("\n".join(setup_excel(folder=args.folder, platform=args.platform).lines()))
+
+
 def _cmd_share(args) -> None:
     from .share import share_copy
 
@@ -269,7 +281,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         {"analyze": _cmd_analyze, "demo": _cmd_demo, "template": _cmd_template,
-         "share": _cmd_share}[args.command](args)
+         "excel-setup": _cmd_excel_setup, "share": _cmd_share}[args.command](args)
     except RfmError as exc:
         if sys.stderr.isatty():
             sys.stderr.write("\r\033[K")

@@ -158,7 +158,8 @@ def test_openpyxl_finds_sheets_tables_config_and_formulas():
     assert settings.parse_rows(rows) == settings.Settings()  # the defaults, read back through the layout
     config = book["xlwings.conf"]
     assert (config["A1"].value, config["B1"].value) == ("UDF Modules", "rfm_addin.excel.udfs")
-    assert config["A2"].value is None  # xlwings reads A1 down to the first empty cell
+    assert (config["A2"].value, config["B2"].value) == ("ADD_WORKBOOK_TO_PYTHONPATH", "False")
+    assert config["A3"].value is None  # xlwings reads A1 down to the first empty cell
     examples = book["Examples"]
     formulas = {}
     for ref in ("A5", "F5", "L5"):

@@ -59,6 +59,8 @@ CALLBACK = "RfmRibbon"
 MODULE = "Module1"
 #: Python module with the worksheet functions (xlwings "UDF Modules").
 UDF_MODULE = "rfm_addin.excel.udfs"
+#: The workbook's xlwings.conf sheet, as text cells (VBA reads them as strings in every locale).
+CONFIG_ENTRIES = (("UDF Modules", UDF_MODULE), ("ADD_WORKBOOK_TO_PYTHONPATH", "False"))
 #: Fixed creation date of the document (reproducible builds).
 CREATED = dt.datetime(2025, 1, 1, 0, 0, 0)
 #: Fixed date of every zip entry.
@@ -189,12 +191,15 @@ START_TEXT = (
     ("RFM customer segmentation", "title"),
     ("This workbook runs the rfm_addin Python package from the RFM tab of the ribbon.", None),
     ("It needs Python with rfm_addin installed on this computer; xlwings' VBA is already inside the workbook.", None),
+    ("Excel finds that Python once `rfm-addin excel-setup` has run in it (this file is what that command writes).",
+     None),
     ("", None),
     ("Try it in two minutes", "heading"),
     ("1. Enable macros when Excel asks (see the README if the file is blocked).", None),
     ("2. Go to the Transactions sheet (demo data: customer, order date, amount).", None),
-    ("3. Click RFM > Analyze sheet. New sheets appear: RFM Insights, RFM Customers, RFM Segments,", None),
-    ("    RFM Clusters, RFM K Selection, RFM Thresholds, RFM Quality.", None),
+    ("3. Click RFM > Analyze sheet. New sheets appear: RFM Summary, RFM Insights, RFM Customers, RFM Segments,",
+     None),
+    ("    RFM R x F Grid, RFM Clusters, RFM K Selection, RFM Pareto, RFM Thresholds, RFM Quality.", None),
     ("4. For your own data: paste it on a sheet (a header row, then customer, date and amount columns),", None),
     ("    select that sheet and click Analyze sheet again.", None),
     ("", None),
@@ -204,7 +209,8 @@ START_TEXT = (
     ("Settings: creates or resets the RFM Settings sheet (as-of date, bins, weights, k, column names).", None),
     ("Import functions: makes RFM_TABLE, RFM_SCORE, RFM_SEGMENT and the other worksheet functions available", None),
     ("    (Windows; needs 'Trust access to the VBA project object model'). The Examples sheet uses them.", None),
-    ("Load from database, Share copy: say so when the feature is not installed in this version.", None),
+    ("Load from database: transactions aggregated by a database named on the Settings sheet.", None),
+    ("Share copy: a copy of the saved results without macros or formulas, for people without Python.", None),
     ("Help: opens this sheet.", None),
     ("", None),
     ("Re-running a button replaces only the \"RFM ...\" sheets the add-in wrote; your data sheets are only read.",
@@ -265,12 +271,17 @@ def _write_examples(book, sheet, formats: _Formats) -> None:
 
 def _write_config(book, sheet) -> None:
     note = book.add_format({"italic": True, "font_color": "#595959"})
-    sheet.write_string(0, 0, "UDF Modules")
-    sheet.write_string(0, 1, UDF_MODULE)
+    for row, (key, value) in enumerate(CONFIG_ENTRIES):
+        sheet.write_string(row, 0, key)
+        sheet.write_string(row, 1, value)
     sheet.write_string(0, 3, "xlwings reads its settings from column A and B, starting in A1, down to the first "
                              "empty row.", note)
-    sheet.write_string(1, 3, "Add Interpreter_Win / Interpreter_Mac rows (e.g. the path of python.exe of the "
-                             "environment with rfm_addin) if Excel does not find the right Python.", note)
+    sheet.write_string(1, 3, "Excel finds the Python with rfm_addin through xlwings' user configuration, written "
+                             "by: rfm-addin excel-setup", note)
+    sheet.write_string(2, 3, "An Interpreter_Win / Interpreter_Mac row here would override it for this workbook "
+                             "only.", note)
+    sheet.write_string(3, 3, "ADD_WORKBOOK_TO_PYTHONPATH is False so that a copy of the source code beside the "
+                             "workbook never shadows the installed package.", note)
     sheet.set_column(0, 0, 16)
     sheet.set_column(1, 1, 24)
 
