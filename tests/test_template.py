@@ -95,7 +95,11 @@ def test_olevba_lists_the_callback_module():
     code = modules["Module1"]
     assert "Sub RfmRibbon(control As IRibbonControl)" in code
     assert RUN_PYTHON in code
-    assert re.search(r'If control\.ID = "import" Then\s+(?:\'.*\s+)?ImportPythonUDFs', code)
+    # Import functions: a message on a Mac (no UDFs there); on Windows the import, then a full
+    # recalculation so the Examples sheet's #NAME? cells show their results.
+    assert re.search(r'If control\.ID = "import" Then\s+#If Mac Then\s+MsgBox "The RFM worksheet functions '
+                     r'[^"]+need Excel for Windows[^"]+", vbInformation, "RFM add-in"\s+#Else\s+(?:\'.*\s+)*'
+                     r'ImportPythonUDFs\s+Application\.CalculateFull\s+#End If', code)
     # The rest of xlwings' project is there: RunPython and the UDF import the callback calls.
     assert re.search(r"^Public Function RunPython\(", modules["xlwings"], re.MULTILINE)
     assert re.search(r"^Sub ImportPythonUDFs\(\)", modules["xlwings"], re.MULTILINE)

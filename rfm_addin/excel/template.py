@@ -71,6 +71,9 @@ CUSTOM_UI_REL = "http://schemas.microsoft.com/office/2006/relationships/ui/exten
 CUSTOM_UI_PART = "customUI/customUI.xml"
 CUSTOM_UI_CONTENT_TYPE = "application/xml"
 
+#: What the Import functions button says on a Mac, where xlwings has no worksheet functions.
+MAC_IMPORT_MESSAGE = ("The RFM worksheet functions (RFM_TABLE, RFM_SCORE...) need Excel for Windows: xlwings "
+                      "cannot import worksheet functions on a Mac. The other RFM buttons work here.")
 #: The callback module (Module1). ``import`` runs xlwings' UDF import in VBA (Windows);
 #: every other button runs the Python macro of its id.
 RIBBON_MODULE = f"""Attribute VB_Name = "{MODULE}"
@@ -80,8 +83,15 @@ Option Explicit
 
 Sub {CALLBACK}(control As IRibbonControl)
     If control.ID = "import" Then
-        ' Imports the worksheet functions of the "UDF Modules" in the xlwings.conf sheet.
-        ImportPythonUDFs
+        #If Mac Then
+            MsgBox "{MAC_IMPORT_MESSAGE}", vbInformation, "RFM add-in"
+        #Else
+            ' Imports the worksheet functions of the "UDF Modules" in the xlwings.conf sheet, then
+            ' recalculates every formula: cells that showed #NAME? before the import (the
+            ' Examples sheet) show their results without Ctrl+Alt+F9.
+            ImportPythonUDFs
+            Application.CalculateFull
+        #End If
     Else
         RunPython "import rfm_addin.excel.macros as m; m.ribbon('" & control.ID & "')"
     End If

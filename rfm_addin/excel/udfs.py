@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import functools
 import gc
+import inspect
 from typing import Any, Callable
 
 import numpy as np
@@ -404,3 +405,24 @@ def RFM_PROFILE(groups, recency, frequency, monetary):
 
 
 __all__ = ["RFM_TABLE", "RFM_SCORE", "RFM_SEGMENT", "RFM_CLUSTER", "RFM_KSELECT", "RFM_PROFILE"]
+
+#: Excel's Insert Function dialog shows a function's description up to this many characters.
+DESCRIPTION_LIMIT = 255
+
+
+def excel_description(func: Callable[..., Any]) -> str:
+    """What Excel's Insert Function dialog shows: the docstring's first paragraph on one line.
+
+    xlwings' Import functions passes the first 255 characters of the docstring to Excel;
+    the numpydoc sections below the first paragraph are for Python readers.
+    """
+    first = inspect.cleandoc(func.__doc__ or "").split("\n\n", 1)[0]
+    return " ".join(first.split())[:DESCRIPTION_LIMIT]
+
+
+# With xlwings' Windows decorators (desktop Excel), the description xlwings registers is
+# the plain sentence; elsewhere ``xw.func`` records nothing and there is nothing to set.
+for _name in __all__:
+    _info = getattr(globals()[_name], "__xlfunc__", None)
+    if _info is not None:
+        _info["ret"]["doc"] = excel_description(globals()[_name])

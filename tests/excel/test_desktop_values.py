@@ -259,3 +259,29 @@ def test_mac_err_to_str_really_fails_on_two_dimensional_ranges():
     namespace: dict = {}
     exec(compile(ast.Module(body=[ensure], type_ignores=[]), "_xlmac.py", "exec"), namespace)
     assert namespace["ensure_2d"]([[1, 2], [3, 4]]) is None       # xlwings then iterates over None
+
+
+def test_import_functions_registers_plain_descriptions_and_no_wizard_calls(excel):
+    """xlwings' own import_udfs on a stand-in workbook: the VBA it generates and what it tells Excel."""
+    from pathlib import Path
+    from unittest import mock
+
+    workbook = mock.MagicMock()
+    workbook.Name = "RFM workbook.xlsm"
+    workbook.Application.Version = "16.0"
+    generated = []
+    workbook.VBProject.VBComponents.Import.side_effect = lambda path: generated.append(Path(path).read_text())
+    excel.udfs.import_udfs(excel.module.__name__, workbook)
+    vba = generated[0]
+    described = {call.args[0].split("!")[1]: call.kwargs for call in workbook.Application.MacroOptions.call_args_list}
+    assert sorted(described) == sorted(udfs.__all__)
+    for name in udfs.__all__:
+        description = described[name]["Description"]
+        assert description == udfs.excel_description(getattr(udfs, name))
+        assert "Parameters" not in description and "\n" not in description and len(description) <= 255
+        assert described[name]["Category"] == "RFM"
+        # call_in_wizard=False: the wrapper leaves at once while the Insert Function dialog is open.
+        body = vba.split(f"Function {name}(", 1)[1].split("End Function", 1)[0]
+        assert 'If (Not Application.CommandBars("Standard").Controls(1).Enabled) Then Exit Function' in body
+    # The caller argument is filled in by xlwings, never shown as an Excel argument.
+    assert "Function RFM_TABLE(customers, dates, amounts, Optional orders, Optional as_of)" in vba
