@@ -106,9 +106,13 @@ class ComSheet:
 
     @property
     def UsedRange(self) -> "ComRange":
-        rows = [r for r, _ in self.cells] or [1]
-        cols = [c for _, c in self.cells] or [1]
-        return ComRange(self, min(rows), min(cols), max(rows) - min(rows) + 1, max(cols) - min(cols) + 1)
+        """The bounding box of the filled cells (Excel keeps it; here it is computed once per size)."""
+        if getattr(self, "_bounds", (None,))[0] != len(self.cells):
+            rows = [r for r, _ in self.cells] or [1]
+            cols = [c for _, c in self.cells] or [1]
+            self._bounds = (len(self.cells), min(rows), min(cols), max(rows), max(cols))
+        _, top, left, bottom, right = self._bounds
+        return ComRange(self, top, left, bottom - top + 1, right - left + 1)
 
     def Cells(self, row: int, column: int) -> "ComRange":
         return ComRange(self, row, column, 1, 1)
