@@ -31,6 +31,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from xlwings.conversion.standard import _rows_2d
+
 from ..parsing import EXCEL_ERRORS
 
 #: ``0x800A0000`` as a signed 32-bit int: an error cell of code ``c`` arrives as ``c + ERROR_BASE``.
@@ -84,13 +86,10 @@ def _engine_module(rng: Any) -> str:
 
 
 def _rows(value: Any) -> list[list]:
-    if not isinstance(value, (list, tuple)):
-        return [[value]]
-    if not value:
+    """A read as a list of row lists, by xlwings' own rule (a scalar is one cell, a flat list one row)."""
+    if isinstance(value, (list, tuple)) and not value:
         return []
-    if not isinstance(value[0], (list, tuple)):
-        return [list(value)]
-    return [list(row) for row in value]
+    return [list(row) for row in _rows_2d(value)]
 
 
 def read_values(rng: Any) -> list[list]:
