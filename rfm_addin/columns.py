@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Iterable
 
 from .errors import ColumnError
+from .labels import reserved_names
 
 #: Normalised header names recognised for each role, in no particular order.
 SYNONYMS: dict[str, tuple[str, ...]] = {
@@ -175,29 +176,54 @@ def resolve_columns(
     )
 
 
-#: Columns of the customer table, in order (``keep`` columns follow and cannot reuse these names).
+#: Columns of the customer table, in order (``keep`` columns follow, renamed where they clash).
 RFM_COLUMNS = ["recency", "frequency", "monetary", "first_purchase", "last_purchase", "avg_order_value"]
 
+#: Added to a user's column whose name clashes with a result column ("Segment (input)").
+INPUT_SUFFIX = "input"
 
-def resolve_keep(keep: Iterable[str] | str | None, columns: list, used: list[str]) -> list[str]:
+
+def input_names(names: Iterable[str], reserved: set[str]) -> dict[str, str]:
+    """Each name, or ``"<name> (input)"`` (then ``(input 2)``...) where it clashes.
+
+    A clash is a case-insensitive match (Excel's rule for table headers) with a name in
+    ``reserved`` (case-folded) or with a name already given.
+    """
+    taken = set(reserved)
+    out: dict[str, str] = {}
+    for name in names:
+        candidate, n = str(name), 1
+        while candidate.casefold() in taken:
+            candidate = f"{name} ({INPUT_SUFFIX})" if n == 1 else f"{name} ({INPUT_SUFFIX} {n})"
+            n += 1
+        taken.add(candidate.casefold())
+        out[name] = candidate
+    return out
+
+
+def resolve_keep(keep: Iterable[str] | str | None, columns: list, used: list[str]) -> dict[str, str]:
     """Check the ``keep`` column names against the source's columns.
 
-    Returns the names to carry over, in order, without repeats and without the customer
-    column itself (``used[0]``).
+    Returns
+    -------
+    dict
+        Source column -> its name in the customer table, in order, without repeats and
+        without the customer column itself (``used[0]``). A column whose name clashes,
+        in any case, with a result column or its label ("Segment", "cluster", "R score",
+        "Recency (days)") or with another kept column keeps its values under
+        ``"<name> (input)"``, so results and the user's column both stay.
 
     Raises
     ------
     ColumnError
-        A name is not a column of the source, or clashes with an output column.
+        A name is not a column of the source.
     """
     if keep is None:
-        return []
+        return {}
     names = [keep] if isinstance(keep, str) else list(keep)
     missing = [k for k in names if k not in columns]
     if missing:
         raise ColumnError(f"keep names columns that are not in the data: {missing!r}. "
                           f"Columns found: {_listing(columns)}.")
-    clash = [k for k in names if k in RFM_COLUMNS]
-    if clash:
-        raise ColumnError(f"keep cannot include {clash!r}: those names are outputs of the RFM table.")
-    return list(dict.fromkeys(k for k in names if k not in used[:1]))
+    kept = list(dict.fromkeys(k for k in names if k not in used[:1]))
+    return input_names(kept, reserved_names() | {str(used[0]).casefold()})

@@ -24,6 +24,8 @@ import numpy as np
 import pandas as pd
 
 from . import summaries
+from .columns import input_names
+from .labels import COLUMNS, reserved_names  # COLUMNS re-exported: the labels of every known column
 
 if TYPE_CHECKING:  # pragma: no cover
     from .analysis import Analysis
@@ -44,60 +46,6 @@ NUMBER_FORMATS = {
     "general": "General",
 }
 
-#: Header label and format kind of each known column; unknown columns are shown as named.
-COLUMNS: dict[str, tuple[str, str]] = {
-    "recency": ("Recency (days)", "days"),
-    "frequency": ("Frequency", "int"),
-    "monetary": ("Monetary", "money"),
-    "first_purchase": ("First purchase", "date"),
-    "last_purchase": ("Last purchase", "date"),
-    "avg_order_value": ("Avg order value", "money"),
-    "r_score": ("R score", "score"),
-    "f_score": ("F score", "score"),
-    "m_score": ("M score", "score"),
-    "rfm_code": ("RFM code", "text"),
-    "rfm_score": ("RFM score", "decimal"),
-    "segment": ("Segment", "text"),
-    "cluster": ("Cluster", "int"),
-    "cluster_name": ("Cluster name", "text"),
-    "customers": ("Customers", "int"),
-    "customer_share": ("Share of customers", "share"),
-    "recency_mean": ("Mean recency (days)", "decimal"),
-    "recency_median": ("Median recency (days)", "decimal"),
-    "frequency_mean": ("Mean frequency", "decimal"),
-    "frequency_median": ("Median frequency", "decimal"),
-    "monetary_mean": ("Mean monetary", "money"),
-    "monetary_median": ("Median monetary", "money"),
-    "revenue": ("Revenue", "money"),
-    "revenue_share": ("Share of revenue", "share"),
-    "description": ("Description", "text"),
-    "action": ("Recommended action", "text"),
-    "metric": ("Metric", "text"),
-    "score": ("Score", "score"),
-    "min": ("From", "decimal"),
-    "max": ("To", "decimal"),
-    "meaning": ("Meaning", "text"),
-    "k": ("k", "int"),
-    "inertia": ("Inertia", "decimal"),
-    "silhouette": ("Silhouette", "decimal"),
-    "chosen": ("Chosen", "general"),
-    "check": ("Check", "text"),
-    "count": ("Count", "int"),
-    "unit": ("Unit", "text"),
-    "amount": ("Amount", "money"),
-    "treatment": ("Treatment", "text"),
-    "finding": ("Finding", "text"),
-    "number": ("No.", "int"),
-    "parameter": ("Parameter", "text"),
-    "value": ("Value", "general"),
-    "top20_share": ("Top 20% share", "share"),
-    "as_of": ("As of", "date"),
-    "clusters": ("Clusters", "int"),
-    "chosen_inertia": ("Chosen k", "decimal"),
-    "customer_share_cum": ("Share of customers (best first)", "share"),
-    "revenue_share_cum": ("Share of revenue", "share"),
-    "equal_share": ("If everyone spent the same", "share"),
-}
 
 
 #: One colour per default segment, used by every chart and table of a workbook (bars of the
@@ -553,8 +501,9 @@ def cluster_sheets(frame: pd.DataFrame, keep: np.ndarray, labels: pd.Series, nam
     formats = ["date" if pd.api.types.is_datetime64_any_dtype(copy[c]) else "general" for c in copy.columns]
     copy["__cluster"] = labels.to_numpy()
     copy["__cluster_name"] = labels.map(names).to_numpy()
-    data = TableSpec("RFM_ClusteredData", copy, [str(c) for c in frame.columns] + ["Cluster", "Cluster name"],
-                     formats + ["int", "text"])
+    # A column of the user's called "Cluster" (any case) stays, as "Cluster (input)".
+    headers = list(input_names([str(c) for c in frame.columns], reserved_names(("cluster", "cluster_name"))).values())
+    data = TableSpec("RFM_ClusteredData", copy, headers + ["Cluster", "Cluster name"], formats + ["int", "text"])
     return [
         SheetSpec(CLUSTER_SHEETS[0], "Customers with their K-Means cluster",
                   "A copy of the customer table with the cluster of each row; the source sheet is unchanged. "

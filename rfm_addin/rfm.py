@@ -308,9 +308,9 @@ def _distinct_orders(customers: np.ndarray, orders: np.ndarray, n_orders: int, n
 
 
 def _attach_kept(table, frame, keep_cols, rows, cust_codes, cust_ids) -> pd.DataFrame:
-    """First non-empty value per customer of each ``keep`` column, in source row order."""
+    """First non-empty value per customer of each ``keep`` column (source -> output name), in source row order."""
     index = np.flatnonzero(rows)
-    kept = frame[keep_cols].iloc[index].copy()
+    kept = frame[list(keep_cols)].iloc[index].rename(columns=keep_cols)
     kept.index = cust_ids[cust_codes[index]].to_numpy(dtype=object)
     firsts = kept.groupby(level=0, sort=False).first()
     return table.join(firsts, how="left")
@@ -355,7 +355,8 @@ def rfm_table(
         Later transactions are left out.
     keep : str or list of str, optional
         Customer-level columns to carry over (first non-empty value per customer), so
-        segments can go back to a CRM.
+        segments can go back to a CRM. A column named like a result column or its label,
+        in any case ("Segment", "cluster", "R score"), is kept as "Segment (input)".
     decimal, thousands : str
         How text amounts are written: decimal mark ("." or ","), thousands separator
         (None: grouped text amounts such as "1,234.50" are errors, not guesses).

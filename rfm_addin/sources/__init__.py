@@ -241,7 +241,7 @@ def engine_rfm(transactions: Any, customer: str | None = None, date: str | None 
                 return None
             raise
         keep_cols = resolve_keep(keep, columns, cols.used)
-        expr = customer_expression(t, cols, stated_as_of, keep_cols)
+        expr = customer_expression(t, cols, stated_as_of, list(keep_cols))
         label = [f"Aggregating transactions in {source.backend} ({source.where})"]
         # Only a DuckDB connection of ours gets a larger limit; a user's own connection is left as it is.
         ours = source.backend == "duckdb" and source.close is not None
@@ -258,12 +258,12 @@ def engine_rfm(transactions: Any, customer: str | None = None, date: str | None 
                 try:
                     return fetch_rows(expr)
                 except HashCollision:   # two ids share a hash (about 2**-64 a pair): by value again
-                    expr = customer_expression(t, cols, stated_as_of, keep_cols)
+                    expr = customer_expression(t, cols, stated_as_of, list(keep_cols))
                     continue
                 except Exception as exc:
                     if may_hash and is_out_of_memory(exc):
                         may_hash = False
-                        expr = customer_expression(t, cols, stated_as_of, keep_cols, hash_customers=True)
+                        expr = customer_expression(t, cols, stated_as_of, list(keep_cols), hash_customers=True)
                         label[0] = (f"Aggregating transactions in duckdb ({source.where}), again with customer "
                                     f"ids grouped by hash: DuckDB needed more than {limit} by value")
                         continue

@@ -610,8 +610,11 @@ def _whole_floats(values: np.ndarray) -> bool:
 
 
 def result_from_rows(rows: EngineRows, cols: ColumnMap, stated_as_of: pd.Timestamp | None,
-                     keep: list[str] | None = None):
+                     keep: dict[str, str] | None = None):
     """The customer table and quality report from the engine's rows (:func:`fetch_rows`).
+
+    ``keep`` maps each kept source column to its name in the table
+    (:func:`rfm_addin.columns.resolve_keep`).
 
     Mirrors :func:`rfm_addin.rfm.compute_rfm` line by line (same keys, same order, same
     messages), on numbers the engine already added up.
@@ -621,7 +624,7 @@ def result_from_rows(rows: EngineRows, cols: ColumnMap, stated_as_of: pd.Timesta
 
     from ..rfm import finish
 
-    keep = list(keep or [])
+    kept_names = list((keep or {}).values())
     report = QualityReport()
     rest = rows.rest
     arrays = rows.arrays
@@ -737,7 +740,7 @@ def result_from_rows(rows: EngineRows, cols: ColumnMap, stated_as_of: pd.Timesta
         index=index,
     )
     del first, last, freq, money
-    for j, name in enumerate(keep):
+    for j, name in enumerate(kept_names):
         table[name] = rows.keep[f"_k{j}"].to_numpy()[order]
     return finish(table, report, as_of_stamp, cols, int(used_total), monetary_total)
 

@@ -359,3 +359,18 @@ def test_failure_while_writing_leaves_the_workbook_unchanged(make_book, monkeypa
     message = by_func(book, "alert")[0]["args"][0]
     assert "OSError: Excel is busy" in message and "not changed" in message
     assert len(book.sheets) == 2  # the sheets added before the failure were removed again
+
+
+def test_cluster_sheet_keeps_a_users_cluster_column(make_book):
+    # The user's own "cluster" column stays, renamed, inside the table; the result is "Cluster".
+    rows = [r[:] + [v] for r, v in zip(SAAS, ["cluster", "old-a", "old-b", "old-c", None, "old-d", "old-e", "old-f"])]
+    book = make_book([sheet("Accounts", rows), SETTINGS])
+    macros.cluster_sheet(book)
+    assert not by_func(book, "alert")
+    copy = values_written(book, 2, 3)
+    assert copy[0] == ["Account", "Days since last login", "Weekly sessions", "MRR", "cluster (input)", "Cluster",
+                       "Cluster name"]
+    assert [row[4:6] for row in copy[1:]] == [["old-a", 1], ["old-b", 1], ["old-c", 1], ["old-d", 2],
+                                             ["old-e", 2], ["old-f", 2]]
+    tables = {a["args"][3]: a["args"][0] for a in by_func(book, "addTable")}
+    assert tables["RFM_ClusteredData"] == "$A$4:$G$10"
