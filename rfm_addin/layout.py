@@ -30,7 +30,7 @@ from .labels import COLUMNS, reserved_names  # COLUMNS re-exported: the labels o
 if TYPE_CHECKING:  # pragma: no cover
     from .analysis import Analysis
 
-#: Prefix of every sheet the add-in owns; re-running replaces only these sheets.
+#: Prefix of every sheet the add-in owns; re-running updates only these sheets, in place.
 SHEET_PREFIX = "RFM "
 
 #: Excel number formats by kind.

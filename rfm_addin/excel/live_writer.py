@@ -7,16 +7,24 @@ API: ``sheets.add``, ``Range.value``, ``Range.number_format``, ``tables.add``,
 
 Ownership
     Every sheet written here carries a sheet-scoped defined name :data:`OWNER_NAME`
-    (pointing at its A1 cell). Re-running replaces a sheet only when it has that mark
-    and the name of a sheet being written; a user's own sheet with such a name is never
-    touched (the run stops with a message first), and a marked sheet the user renamed
-    is left alone.
+    (pointing at its A1 cell). A sheet with that mark and the name of a sheet being
+    written is updated in place; a user's own sheet with such a name is never touched
+    (the run stops with a message first), and a marked sheet the user renamed is left
+    alone.
+
+Re-runs keep the user's work
+    A re-run never deletes or renames a sheet or a table: each table keeps its name and
+    is resized by inserting or deleting cells inside it, so the tables below move with
+    it and formulas (``RFM_Customers[Segment]``), pivot sources, slicers and chart series
+    that refer to it follow, as when a user inserts rows. Columns are matched by header
+    (columns no longer written are deleted, new ones appended at the right), and charts
+    are re-pointed where the engine can find them (:func:`update_sheet`).
 
 All or nothing
-    Everything is checked before the first write. Sheets that replace older ones are
-    first written under temporary names, with temporary table names; only when all of
-    them are complete are the old sheets deleted and the new ones renamed. If writing
-    fails, the sheets added so far are deleted again, so the workbook is as it was.
+    Everything is checked before the first write (names, sizes). If writing fails, the
+    sheets this run added are deleted again; on the remote engine the macro drops every
+    queued action, so the workbook is as it was; on desktop Excel the error names the
+    sheets that were partly updated (:class:`PartlyUpdated`), which a re-run repairs.
 
 Text
     Text from the data is written with a leading apostrophe when Excel would otherwise
@@ -52,6 +60,7 @@ from __future__ import annotations
 import datetime as dt
 import importlib
 import math
+from dataclasses import dataclass, replace
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -134,42 +143,31 @@ def _table_names(sheet: Any) -> list[str]:
 # Writing
 # --------------------------------------------------------------------------------------
 class _Plan:
-    """What a run will do, decided before anything is written."""
+    """What a run will do, decided and checked before anything is written.
+
+    Each spec either updates an existing sheet of the add-in's (same name, marked) in
+    place, or adds a new sheet after the last one.
+    """
 
     def __init__(self, book: Any, specs: Sequence[SheetSpec]):
         self.specs = list(specs)
         sheets = list(book.sheets)
         by_name = {s.name.casefold(): s for s in sheets}
-        self.replace: list[Any] = []
+        self.targets: list[Any | None] = []
         for spec in self.specs:
             _check_fits(spec)
             old = by_name.get(spec.name.casefold())
-            if old is None:
-                continue
-            if not is_owned(old):
+            if old is not None and not is_owned(old):
                 raise RfmError(f"The workbook already has a sheet named {spec.name!r} that the RFM add-in did not "
                                "create, so it was left alone. Rename or delete it, then run again.")
-            self.replace.append(old)
-        replaced = {id(s) for s in self.replace}
-        kept_tables = {n.casefold(): s.name for s in sheets if id(s) not in replaced for n in _table_names(s)}
-        pending_tables = {n.casefold() for s in self.replace for n in _table_names(s)}
-        ours = [t.name for spec in self.specs for t in spec.tables]
-        for name in ours:
-            if name.casefold() in kept_tables:
-                raise RfmError(f"The sheet {kept_tables[name.casefold()]!r} has a table named {name!r}, a name the "
-                               "RFM add-in needs for its results. Rename that table, then run again.")
-        taken = {s.name.casefold() for s in sheets}
-        self.sheet_names: list[str] = []
-        for i, spec in enumerate(self.specs, start=1):
-            name = spec.name
-            if name.casefold() in taken:
-                k = i
-                while f"rfm~{k}" in taken:
-                    k += 1
-                name = f"RFM~{k}"
-                taken.add(name.casefold())
-            self.sheet_names.append(name)
-        self.table_names = {t: (f"{t}_new" if t.casefold() in pending_tables else t) for t in ours}
+            self.targets.append(old)
+        target_of = {t.name.casefold(): spec.name for spec in self.specs for t in spec.tables}
+        for sheet in sheets:
+            for name in _table_names(sheet):
+                wanted = target_of.get(name.casefold())
+                if wanted is not None and wanted.casefold() != sheet.name.casefold():
+                    raise RfmError(f"The sheet {sheet.name!r} has a table named {name!r}, a name the RFM add-in "
+                                   f"needs for its results on {wanted!r}. Rename that table, then run again.")
 
 
 def _check_fits(spec: SheetSpec) -> None:
@@ -329,20 +327,201 @@ def render_sheet(sheet: Any, spec: SheetSpec, table_names: dict[str, str]) -> li
     return tables
 
 
+# --------------------------------------------------------------------------------------
+# Updating a sheet in place
+# --------------------------------------------------------------------------------------
+@dataclass
+class _OldTable:
+    """A table already on a sheet, as the workbook says at the start of the run."""
+
+    table: Any
+    name: str
+    row: int
+    column: int
+    rows: int            # header row included
+    columns: int
+    headers: list[str]
+
+
+def _old_tables(sheet: Any) -> list[_OldTable]:
+    try:
+        tables = list(sheet.tables)
+    except Exception:  # an engine without tables: nothing to update
+        return []
+    out = []
+    for t in tables:
+        area = t.range
+        header = t.header_row_range
+        values = header.value if header is not None else []
+        values = values if isinstance(values, list) else [values]
+        if values and isinstance(values[0], list):
+            values = values[0]
+        out.append(_OldTable(t, t.name, area.row, area.column, area.shape[0], area.shape[1],
+                             ["" if v is None else str(v) for v in values]))
+    return sorted(out, key=lambda o: (o.row, o.column))
+
+
+def in_old_order(spec: TableSpec, headers: Sequence[str]) -> TableSpec:
+    """The table with its columns in the order of an earlier run's ``headers`` (matched by
+    name, case-insensitively, as Excel does); new columns follow at the end."""
+    new = [h.casefold() for h in spec.headers]
+    old = [h.casefold() for h in headers]
+    order = [new.index(h) for h in old if h in new] + [j for j, h in enumerate(new) if h not in old]
+    if order == list(range(len(new))):
+        return spec
+    return replace(spec, frame=spec.frame.iloc[:, order], headers=[spec.headers[j] for j in order],
+                   formats=[spec.formats[j] for j in order])
+
+
+def _write_cells(sheet: Any, spec: TableSpec, top: int) -> int:
+    """Header and data values and number formats of a table at row ``top``; returns its row count."""
+    rows = table_rows(spec)
+    sheet.range((top, 1)).value = rows
+    for j, kind in enumerate(spec.formats, start=1):
+        if kind != "general":
+            sheet.range((top + 1, j), (top + len(rows) - 1, j)).number_format = NUMBER_FORMATS[kind]
+    return len(rows)
+
+
+def _shift_rows(sheet: Any, first: int, count: int, width: int) -> None:
+    """Insert (``count`` > 0) or delete (< 0) ``abs(count)`` rows of cells at row ``first``,
+    over columns 1..``width``, so the tables below move as a whole and formulas follow."""
+    if count > 0:
+        sheet.range((first, 1), (first + count - 1, width)).insert("down")
+    elif count < 0:
+        sheet.range((first, 1), (first - count - 1, width)).delete("up")
+
+
+def update_sheet(sheet: Any, spec: SheetSpec) -> tuple[SheetSpec, set[str]]:
+    """Update one of the add-in's sheets in place to ``spec``.
+
+    The sheet, its tables and their names stay: each table is resized by inserting or
+    deleting cells inside it (so the tables below move with it, and formulas, pivot
+    sources and chart series that refer to the table follow, as when a user inserts
+    rows), its columns are matched by header (columns no longer written are deleted, new
+    ones appended) and its values written over. A table of the add-in's ("RFM_...") that
+    the new results no longer have is kept with its header and one empty row. Nothing is
+    read back after the first write: positions come from the workbook as it was.
+
+    Returns
+    -------
+    (SheetSpec, set of str)
+        ``spec`` with each table's columns in the sheet's order (where charts must point),
+        and the names of the tables created by this update.
+    """
+    sheet.range("A1").value = [[safe_text(spec.title)], [safe_text(spec.note)]]
+    old = {o.name.casefold(): o for o in _old_tables(sheet)}
+    tables = [in_old_order(t, old[t.name.casefold()].headers) if t.name.casefold() in old else t
+              for t in spec.tables]
+    spec = replace(spec, tables=tables)
+    width = max([len(t.headers) for t in tables] + [o.column + o.columns - 1 for o in old.values()] + [1])
+    shift = 0
+    created: set[str] = set()
+    for table, top in zip(tables, table_tops(spec)):
+        o = old.pop(table.name.casefold(), None)
+        n_rows = max(len(table.frame), 1) + 1
+        if o is None:
+            if any(other.row + shift >= top for other in old.values()):
+                _shift_rows(sheet, top, n_rows + 2, width)
+                shift += n_rows + 2
+            write_table(sheet, table, top, table.name)
+            created.add(table.name)
+            continue
+        _shift_rows(sheet, min(top, o.row + shift), top - (o.row + shift), width)
+        shift += top - (o.row + shift)
+        kept = {h.casefold() for h in table.headers}
+        for j in reversed([j for j, h in enumerate(o.headers) if h.casefold() not in kept]):
+            sheet.range((top, o.column + j), (top + o.rows - 1, o.column + j)).delete("left")
+        grow = n_rows - o.rows
+        # Inside the table: at its last data row when growing, its last rows when shrinking.
+        _shift_rows(sheet, top + max(o.rows - 1, 1) if grow > 0 else top + n_rows, grow, width)
+        shift += grow
+        _write_cells(sheet, table, top)
+        o.table.resize(sheet.range((top, 1), (top + n_rows - 1, len(table.headers))))
+        if table.fit_width:
+            sheet.range((top, 1), (top + n_rows - 1, len(table.headers))).columns.autofit()
+    for o in sorted(old.values(), key=lambda o: o.row):
+        if not o.name.upper().startswith("RFM_"):
+            continue                       # a table of the user's on our sheet: left as it is
+        top = o.row + shift
+        if o.rows > 2:
+            _shift_rows(sheet, top + 2, 2 - o.rows, width)
+            shift -= o.rows - 2
+        sheet.range((top + 1, o.column), (top + 1, o.column + o.columns - 1)).clear_contents()
+        o.table.resize(sheet.range((top, o.column), (top + 1, o.column + o.columns - 1)))
+    for table, top in zip(tables, table_tops(spec)):
+        if table.colour_by:
+            _colour_cells(sheet, table, top)
+    for cf in spec.conditional_formats:
+        if cf.table in created:
+            render_conditional_format(sheet, spec, cf)
+    return spec, created
+
+
+def _existing_charts(sheet: Any) -> dict[str, Any] | None:
+    """The sheet's charts by name, or None where the engine cannot list them: the remote
+    engine knows a sheet's charts only when the client sent them (xlwings' Office Scripts
+    client does not)."""
+    api = getattr(sheet, "api", None)
+    if isinstance(api, dict) and "charts" not in api:
+        return None
+    try:
+        return {c.name.casefold(): c for c in sheet.charts}
+    except Exception:
+        return None
+
+
+def repoint_chart(sheet: Any, spec: SheetSpec, chart: ChartSpec, xl: Any) -> None:
+    """Point an existing chart at its table's cells as they are now, and move it to its anchor."""
+    cats = locate(spec, chart.table, chart.categories)
+    cells = [locate(spec, chart.table, s.column) for s in chart.series]
+    first, last = min(c.column for c in cells), max(c.column for c in cells)
+    xl.set_source_data(sheet.range((cats.header + 1, first + 1), (cats.last + 1, last + 1)), plot_by="columns")
+    xl.set_x_axis_values(sheet.range((cats.first + 1, cats.column + 1), (cats.last + 1, cats.column + 1)))
+    xl.title = chart.title
+    anchor = sheet.range((chart.anchor[0] + 1, chart.anchor[1] + 1))
+    _optional(lambda: (setattr(xl, "top", anchor.top), setattr(xl, "left", anchor.left)))
+
+
+def _update_charts(sheet: Any, spec: SheetSpec, created: set[str]) -> None:
+    """Charts of an updated sheet: re-pointed where the engine can find them, added where new.
+
+    Where the engine cannot list charts (the remote engine), a chart of a table that
+    existed before is left to Excel: its series refer to the table's cells, which moved
+    and grew with the inserted and deleted cells.
+    """
+    existing = _existing_charts(sheet)
+    for chart in spec.charts:
+        if existing is not None and chart.name.casefold() in existing:
+            repoint_chart(sheet, spec, chart, existing[chart.name.casefold()])
+        elif existing is not None or chart.table in created:
+            render_chart(sheet, spec, chart)
+
+
+class PartlyUpdated(RfmError):
+    """Writing failed after some existing sheets were changed (desktop Excel); a re-run repairs them."""
+
+    def __init__(self, message: str, sheets: list[str]):
+        super().__init__(message)
+        self.sheets = sheets
+
+
 def write_sheets(book: Any, specs: Sequence[SheetSpec], progress: Progress | None = None,
                  after_sheet: Callable[[Any, SheetSpec], None] | None = None) -> list[Any]:
-    """Write layout sheets into ``book``, replacing only the add-in's own earlier sheets.
+    """Write layout sheets into ``book``: the add-in's own earlier sheets are updated in place.
 
     Parameters
     ----------
     book : xlwings.Book
         The open workbook.
     specs : list of SheetSpec
-        The sheets to write, in order; they are added after the last sheet.
+        The sheets to write, in order. A sheet that exists and carries the add-in's mark
+        is updated in place (:func:`update_sheet`): same sheet, same table names, so what
+        the user built on it keeps working. Others are added after the last sheet.
     progress : callable, optional
         Called with a short text per sheet.
     after_sheet : callable, optional
-        ``after_sheet(sheet, spec)`` writes extras (e.g. help text) into a new sheet.
+        ``after_sheet(sheet, spec)`` writes extras (e.g. help text) into each sheet.
 
     Returns
     -------
@@ -354,35 +533,42 @@ def write_sheets(book: Any, specs: Sequence[SheetSpec], progress: Progress | Non
     RfmError
         A sheet or table name the add-in needs is taken by the user, or a result does not
         fit on a sheet; nothing has been written then.
+    PartlyUpdated
+        Writing failed after existing sheets were changed; the sheets added by this run
+        are deleted again, and the message names the sheets to repair by running again.
     """
     plan = _Plan(book, checked(list(specs)))
     say = progress or (lambda text: None)
     added: list[Any] = []
-    renames: list[tuple[Any, str]] = []
+    written: list[Any] = []
+    updated: list[str] = []
     try:
-        for spec, name in zip(plan.specs, plan.sheet_names):
+        for spec, target in zip(plan.specs, plan.targets):
             say(f"Writing {spec.name}")
-            sheet = book.sheets.add(name, after=book.sheets[len(book.sheets) - 1])
-            added.append(sheet)
-            mark(sheet)
-            tables = render_sheet(sheet, spec, plan.table_names)
-            renames.extend((t, final) for t, final in tables if plan.table_names.get(final, final) != final)
+            if target is None:
+                sheet = book.sheets.add(spec.name, after=book.sheets[len(book.sheets) - 1])
+                added.append(sheet)
+                mark(sheet)
+                render_sheet(sheet, spec, {})
+            else:
+                sheet = target
+                updated.append(sheet.name)
+                final, created = update_sheet(sheet, spec)
+                _update_charts(sheet, final, created)
+            written.append(sheet)
             if after_sheet is not None:
                 after_sheet(sheet, spec)
-    except Exception:
+    except Exception as exc:
         for sheet in reversed(added):
             try:
                 sheet.delete()
             except Exception:
                 pass
+        if updated:
+            detail = str(exc) if isinstance(exc, RfmError) else f"{type(exc).__name__}: {exc}"
+            raise PartlyUpdated(f"{detail}\n\nThese sheets were partly updated: {', '.join(updated)}. Run again "
+                                "to bring them up to date.", updated) from exc
         raise
-    for old in plan.replace:
-        old.delete()
-    for sheet, spec in zip(added, plan.specs):
-        if sheet.name != spec.name:
-            sheet.name = spec.name
-    for table, final in renames:
-        table.name = final
-    if added:
-        added[0].activate()
-    return added
+    if written:
+        written[0].activate()
+    return written

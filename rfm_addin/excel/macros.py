@@ -30,12 +30,15 @@ Behaviour shared by all macros
   only read.
 - Results are named Excel Tables with header rows and number formats, on sheets whose
   names start with "RFM " and which carry the add-in's mark (a sheet-scoped defined
-  name, see :mod:`.live_writer`); a re-run replaces only those sheets.
+  name, see :mod:`.live_writer`). A re-run updates those sheets in place: same sheets,
+  same table names, tables resized and columns matched by name, so formulas, pivots and
+  charts built on them keep working.
 - Progress shows on the status bar where the engine has one (desktop Excel; not the
   remote engine or xlwings Lite, where it is skipped).
-- A failure shows a message box (``app.alert``) with the message, never a traceback,
-  and leaves the workbook as it was: on the remote engine the queued actions are
-  dropped; on desktop Excel the sheets added so far are deleted again.
+- A failure shows a message box (``app.alert``) with the message, never a traceback.
+  On the remote engine the queued actions are dropped, so the workbook is as it was; on
+  desktop Excel the sheets added so far are deleted again, and sheets that were already
+  partly updated are named in the message (a re-run repairs them).
 """
 from __future__ import annotations
 
@@ -83,7 +86,10 @@ def _run(book: Any, what: str, work: Callable[[Feedback], None]) -> bool:
         else:
             message = (f"Something went wrong inside the RFM add-in ({type(exc).__name__}: {exc}). "
                        "Please report this with the data that caused it.")
-        feedback.alert(f"{message}\n\nThe workbook was not changed.", title=f"{TITLE}: {what}", mode="critical")
+        if queued is not None or not isinstance(exc, live_writer.PartlyUpdated):
+            # The remote engine drops the queued actions; elsewhere nothing was changed yet.
+            message = f"{message.split(chr(10) + chr(10) + 'These sheets')[0]}\n\nThe workbook was not changed."
+        feedback.alert(message, title=f"{TITLE}: {what}", mode="critical")
         return False
     feedback.clear()
     return True

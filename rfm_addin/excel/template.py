@@ -223,8 +223,9 @@ START_TEXT = (
     ("Share copy: a copy of the saved results without macros or formulas, for people without Python.", None),
     ("Help: opens this sheet.", None),
     ("", None),
-    ("Re-running a button replaces only the \"RFM ...\" sheets the add-in wrote; your data sheets are only read.",
+    ("Re-running a button updates the \"RFM ...\" sheets in place: same sheets and table names, so your formulas,",
      None),
+    ("    pivot tables and charts on them keep working. Your data sheets are only read.", None),
 )
 
 EXAMPLE_FORMULAS = (

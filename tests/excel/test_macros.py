@@ -138,24 +138,26 @@ def test_analyze_reads_the_excel_table_and_reports_sheet_rows(make_book):
     assert "Traceback" not in message and "not changed" in message
 
 
-def test_rerun_replaces_only_owned_sheets(make_book):
-    old = sheet("RFM Customers", [["old"]], [table("RFM_Customers", "$A$4:$B$5", "$A$4:$B$4", "$A$5:$B$5")])
+def test_rerun_updates_owned_sheets_in_place(make_book):
+    old = sheet("RFM Customers", [["old"], [""], [""], ["Customer ID", "Recency (days)"], ["x", 1.0]],
+                [table("RFM_Customers", "$A$4:$B$5", "$A$4:$B$4", "$A$5:$B$5")])
     book = make_book([sheet("Data", transactions()), SETTINGS, old, sheet("My notes", [["mine"]])],
                      names=[owner_name("RFM Customers", 2)])
     macros.analyze_sheet(book)
     assert not by_func(book, "alert")
     added = [a["args"][1] for a in by_func(book, "addSheet")]
-    assert added[2] == "RFM~3" and added[:2] == ["RFM Summary", "RFM Insights"]  # beside the old one first
-    new_tables = [a["args"][3] for a in by_func(book, "addTable")]
-    assert "RFM_Customers_new" in new_tables and "RFM_Customers" not in new_tables
-    deletes = by_func(book, "sheetDelete")
-    assert [a["sheet_position"] for a in deletes] == [2]  # the old owned sheet, after all were written
-    funcs = [a["func"] for a in actions(book)]
-    assert funcs.index("sheetDelete") > max(i for i, f in enumerate(funcs) if f == "addTable")
-    assert [a["args"] for a in by_func(book, "setSheetName")] == [["RFM Customers"]]
-    assert [a["args"][1] for a in by_func(book, "setTableName")] == ["RFM_Customers"]
-    assert not [a for a in actions(book) if a["func"] != "addSheet" and a["sheet_position"] == 3
-                and a["start_row"] is None and a["func"] in ("sheetDelete", "sheetClear")]
+    assert "RFM Customers" not in added and added[:2] == ["RFM Summary", "RFM Insights"]
+    assert not by_func(book, "sheetDelete") and not by_func(book, "setSheetName")
+    assert "RFM_Customers" not in [a["args"][3] for a in by_func(book, "addTable")]
+    # The old table (2 columns, 1 row) is resized to the 15 columns and 5 customers, in place.
+    resized = [a for a in by_func(book, "resizeTable") if a["sheet_position"] == 2]
+    assert [a["args"] for a in resized] == [[0, "$A$4:$O$9"]]
+    assert [a["args"] for a in by_func(book, "rangeInsert") if a["sheet_position"] == 2] == [
+        ["down", "format_from_left_or_above"]]
+    written = values_written(book, 2, 3)
+    assert written[0] == CUSTOMERS_HEADER and [row[:13] for row in written[1:]] == EXPECTED_CUSTOMERS
+    # The user's sheet (position 3) is never touched.
+    assert not [a for a in actions(book) if a["sheet_position"] == 3]
 
 
 def test_user_sheet_with_a_result_name_is_never_overwritten(make_book):
