@@ -169,6 +169,13 @@ def values_only(sheet_xml: str) -> tuple[str, int, list[str]]:
     return _CELL.sub(cell, sheet_xml), count, missing
 
 
+def _never_calculated(workbook_xml: str) -> bool:
+    """True when the workbook asks for a full calculation on load (``calcPr fullCalcOnLoad``), as
+    XlsxWriter and openpyxl write it; Excel drops the flag when it calculates and saves."""
+    match = re.search(r"<(?:\w+:)?calcPr\b[^>]*>", workbook_xml)
+    return bool(match and re.search(r'\bfullCalcOnLoad\s*=\s*"(1|true)"', match.group(0)))
+
+
 def _table_without_formulas(xml: str) -> str:
     xml = re.sub(r"<(\w+:)?(calculatedColumnFormula|totalsRowFormula)\b[^>]*?(?:/>|>.*?</\1?\2>)", "", xml,
                  flags=re.S)
@@ -407,6 +414,10 @@ def share_copy(source: str | os.PathLike, target: str | os.PathLike, title: str 
             if r.type.endswith(("/control", "/ctrlProp")) and "controls" not in said:
                 said.add("controls")
                 report.notes.append(f"Controls (buttons, check boxes) on {name!r} are kept but run no macros.")
+    if report.formulas and _never_calculated(text.get(workbook, "")):
+        raise RfmError(f"{source.name} was written by a program and its formulas were never calculated (it asks "
+                       "Excel to calculate everything when opened), so their saved values would be wrong. Open "
+                       "it in Excel, let it calculate and save it, then make the share copy again.")
     if missing:
         listed = ", ".join(missing[:_MAX_LISTED])
         more = f" and {len(missing) - _MAX_LISTED:,} more" if len(missing) > _MAX_LISTED else ""

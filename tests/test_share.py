@@ -24,6 +24,8 @@ from rfm_addin.errors import RfmError
 from rfm_addin.excel import share as ribbon_share
 from rfm_addin.share import share_copy, values_only
 
+ROOT = Path(__file__).resolve().parents[1]
+
 RECALC_PROFILE = """<?xml version="1.0" encoding="UTF-8"?>
 <oor:items xmlns:oor="http://openoffice.org/2001/registry" xmlns:xs="http://www.w3.org/2001/XMLSchema"
  xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
@@ -107,6 +109,14 @@ def formula_workbook(path: Path, vba: Path | None = None, values: bool = False) 
         book.add_vba_project(str(vba))
     book.set_properties({"title": "RFM analysis as of 2024-03-31"})
     book.close()
+    if values:
+        # Saved as by Excel after calculating: no request to recalculate everything on load.
+        with zipfile.ZipFile(path) as archive:
+            items = {n: archive.read(n) for n in archive.namelist()}
+        items["xl/workbook.xml"] = items["xl/workbook.xml"].replace(b' fullCalcOnLoad="1"', b"")
+        with zipfile.ZipFile(path, "w") as archive:
+            for name, data in items.items():
+                archive.writestr(name, data)
     return path
 
 
@@ -205,6 +215,18 @@ def test_macro_workbook_becomes_a_plain_xlsx(tmp_path):
     wb = load_workbook(out)
     assert wb["Data"]["C3"].value == 7 and wb["Data"]["D3"].value == "id 3"
     assert load_workbook(out).properties.title == "RFM results as of 2024-03-31"  # found in the source
+
+
+def test_workbook_never_calculated_is_refused(tmp_path):
+    """XlsxWriter and openpyxl save formulas with a placeholder value and ask Excel to
+    calculate on load: such a workbook (the template, a CLI workbook with formulas) is refused."""
+    source = formula_workbook(tmp_path / "results.xlsx", values=False)
+    out = tmp_path / "share.xlsx"
+    with pytest.raises(RfmError, match="formulas were never calculated"):
+        share_copy(source, out)
+    assert not out.exists()
+    with pytest.raises(RfmError, match="formulas were never calculated"):
+        share_copy(ROOT / "workbook_template.xlsm", out)
 
 
 def test_formula_without_a_saved_value_is_listed_and_nothing_is_written(tmp_path):
