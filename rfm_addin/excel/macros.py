@@ -33,6 +33,9 @@ Behaviour shared by all macros
   name, see :mod:`.live_writer`). A re-run updates those sheets in place: same sheets,
   same table names, tables resized and columns matched by name, so formulas, pivots and
   charts built on them keep working.
+- One run at a time per workbook on desktop Excel: a second click while a run is going
+  (possible on a Mac, where RunPython returns at once) is refused with a message
+  (:mod:`.run_lock`).
 - Progress shows on the status bar where the engine has one (desktop Excel; not the
   remote engine or xlwings Lite, where it is skipped).
 - A failure shows a message box (``app.alert``) with the message, never a traceback.
@@ -51,7 +54,7 @@ import xlwings as xw
 from .. import analyze, cluster, profile
 from ..errors import RfmError
 from ..layout import CLUSTER_SHEETS, TABLE_START_ROW, SheetSpec, analysis_sheets, cluster_sheets  # noqa: F401
-from . import cell_values, convert, customer_table, live_writer, settings
+from . import cell_values, convert, customer_table, live_writer, run_lock, settings
 from .feedback import TITLE, Feedback, pending_actions
 
 #: Name of the getting-started sheet the "help" button opens.
@@ -76,7 +79,8 @@ def _run(book: Any, what: str, work: Callable[[Feedback], None]) -> bool:
     queued = pending_actions(book)
     start = len(queued) if queued is not None else 0
     try:
-        work(feedback)
+        with run_lock.one_run(book):
+            work(feedback)
     except Exception as exc:  # a user must see a message, never a traceback
         if queued is not None:
             del queued[start:]
