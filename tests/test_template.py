@@ -127,6 +127,17 @@ def test_ribbon_part_and_every_onaction_names_a_callback_sub():
         assert button.get("imageMso") and button.get("screentip") and button.get("label"), button.get("id")
 
 
+def test_ribbon_images_are_excel_control_ids():
+    """Every imageMso is an id of Excel's own ribbon (Microsoft's list, tests/data); an id of
+    another Office program (Access's ImportExcel) shows no image in Excel."""
+    known = {line.strip() for line in (Path(__file__).parent / "data" / "excel_control_ids.txt").read_text()
+             .splitlines() if line.strip() and not line.startswith("#")}
+    assert len(known) > 2000 and "PivotTableInsert" in known and "ImportExcel" not in known
+    root = ET.fromstring(_parts(TEMPLATE.read_bytes())["customUI/customUI.xml"])
+    images = {b.get("id"): b.get("imageMso") for b in root.findall(f".//{CUI}button")}
+    assert {i: m for i, m in images.items() if m not in known} == {}
+
+
 def test_codenames_match_the_vba_project():
     parts = _parts(TEMPLATE.read_bytes())
     workbook = parts["xl/workbook.xml"].decode()

@@ -108,7 +108,7 @@ RIBBON_GROUPS: tuple[tuple[str, str, tuple[tuple[str, str, str, str, str], ...]]
          "K-Means clusters of a sheet that already has one row per customer."),
     )),
     ("rfmGroupData", "Data", (
-        ("load", "Load from database", "ImportExcel", "Load transactions from a database",
+        ("load", "Load from database", "GetExternalDataFromOtherSources", "Load transactions from a database",
          "Reads transactions from a database into a new sheet."),
         ("share", "Share copy", "FileSendAsAttachment", "Save a copy to share",
          "Saves a copy of the results without macros or formulas, ready to send."),
