@@ -179,6 +179,16 @@ def _check_fits(spec: SheetSpec) -> None:
                        "Filter the data first, or use the command line to write a file.")
 
 
+def _write_cells(sheet: Any, spec: TableSpec, top: int) -> int:
+    """Header and data values and number formats of a table at row ``top``; returns its row count."""
+    rows = table_rows(spec)
+    sheet.range((top, 1)).value = rows
+    for j, kind in enumerate(spec.formats, start=1):
+        if kind != "general":
+            sheet.range((top + 1, j), (top + len(rows) - 1, j)).number_format = NUMBER_FORMATS[kind]
+    return len(rows)
+
+
 def write_table(sheet: Any, spec: TableSpec, top: int, name: str) -> Any:
     """Write one table with its header at row ``top`` (1-based) and make it an Excel Table.
 
@@ -186,12 +196,7 @@ def write_table(sheet: Any, spec: TableSpec, top: int, name: str) -> Any:
     -------
     xlwings Table
     """
-    rows = table_rows(spec)
-    n_rows, n_cols = len(rows), len(spec.headers)
-    sheet.range((top, 1)).value = rows
-    for j, kind in enumerate(spec.formats, start=1):
-        if kind != "general":
-            sheet.range((top + 1, j), (top + n_rows - 1, j)).number_format = NUMBER_FORMATS[kind]
+    n_rows, n_cols = _write_cells(sheet, spec, top), len(spec.headers)
     area = sheet.range((top, 1), (top + n_rows - 1, n_cols))
     table = sheet.tables.add(source=area, name=name, table_style_name=TABLE_STYLE)
     area.columns.autofit()
@@ -304,18 +309,16 @@ def _colour_cells(sheet: Any, table: TableSpec, top: int) -> None:
             return
 
 
-def render_sheet(sheet: Any, spec: SheetSpec, table_names: dict[str, str]) -> list[tuple[Any, str]]:
-    """Write a layout sheet into an empty sheet; return (table, final name) pairs."""
+def render_sheet(sheet: Any, spec: SheetSpec) -> None:
+    """Write a layout sheet into an empty sheet."""
     sheet.range("A1").value = [[safe_text(spec.title)], [safe_text(spec.note)]]
     try:
         sheet.range("A1").font.bold = True
         sheet.range("A1").font.size = 14
     except Exception:  # cosmetic; an engine without font support still gets the data
         pass
-    tables = []
     for table, top in zip(spec.tables, table_tops(spec)):
-        written = write_table(sheet, table, top, table_names.get(table.name, table.name))
-        tables.append((written, table.name))
+        write_table(sheet, table, top, table.name)
         if table.colour_by:
             _colour_cells(sheet, table, top)
     for cf in spec.conditional_formats:
@@ -324,7 +327,6 @@ def render_sheet(sheet: Any, spec: SheetSpec, table_names: dict[str, str]) -> li
         _optional(lambda: sheet.freeze_panes.freeze_at(f"1:{spec.frozen_rows}"))
     for chart in spec.charts:
         render_chart(sheet, spec, chart)
-    return tables
 
 
 # --------------------------------------------------------------------------------------
@@ -371,16 +373,6 @@ def in_old_order(spec: TableSpec, headers: Sequence[str]) -> TableSpec:
         return spec
     return replace(spec, frame=spec.frame.iloc[:, order], headers=[spec.headers[j] for j in order],
                    formats=[spec.formats[j] for j in order])
-
-
-def _write_cells(sheet: Any, spec: TableSpec, top: int) -> int:
-    """Header and data values and number formats of a table at row ``top``; returns its row count."""
-    rows = table_rows(spec)
-    sheet.range((top, 1)).value = rows
-    for j, kind in enumerate(spec.formats, start=1):
-        if kind != "general":
-            sheet.range((top + 1, j), (top + len(rows) - 1, j)).number_format = NUMBER_FORMATS[kind]
-    return len(rows)
 
 
 def _shift_rows(sheet: Any, first: int, count: int, width: int) -> None:
@@ -549,7 +541,7 @@ def write_sheets(book: Any, specs: Sequence[SheetSpec], progress: Progress | Non
                 sheet = book.sheets.add(spec.name, after=book.sheets[len(book.sheets) - 1])
                 added.append(sheet)
                 mark(sheet)
-                render_sheet(sheet, spec, {})
+                render_sheet(sheet, spec)
             else:
                 sheet = target
                 updated.append(sheet.name)

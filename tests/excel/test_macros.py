@@ -348,11 +348,11 @@ def test_failure_while_writing_leaves_the_workbook_unchanged(make_book, monkeypa
     real = live_writer.render_sheet
     calls = []
 
-    def flaky(sheet_, spec, names):
+    def flaky(sheet_, spec):
         calls.append(spec.name)
         if len(calls) == 3:
             raise OSError("Excel is busy")
-        return real(sheet_, spec, names)
+        return real(sheet_, spec)
 
     monkeypatch.setattr(live_writer, "render_sheet", flaky)
     book = make_book([sheet("Data", transactions()), SETTINGS])
