@@ -23,7 +23,7 @@ import pandas as pd
 from .errors import RfmError
 from .scoring import fit_binning
 from .segments import segment_of
-from .validation import check_customer_table, check_weights
+from .validation import check_customer_table, check_seed, check_weights
 
 #: Customers sampled for the silhouette (measured: see README, "Choosing k").
 SILHOUETTE_SAMPLE = 3000
@@ -162,8 +162,7 @@ def _sweep(x: np.ndarray, ks: list[int], random_state: int, sample_size: int, pr
 
 
 def _prepare(table, weights, random_state):
-    if isinstance(random_state, bool) or not isinstance(random_state, (int, np.integer)):
-        raise RfmError(f"random_state (seed) must be a whole number, not {random_state!r}.")
+    check_seed(random_state)
     x = features(table, weights)
     distinct = _distinct_points(x)
     if distinct < 2:
@@ -173,10 +172,11 @@ def _prepare(table, weights, random_state):
 
 
 def _usable_ks(ks: list[int], n: int, distinct: int) -> list[int]:
-    if n < ks[0]:
-        raise TooFewCustomers(f"There are {n} customers, fewer than the smallest k tried ({ks[0]}); "
-                       "clustering needs more customers than clusters.")
-    usable = [k for k in ks if k <= distinct]
+    if n <= ks[0]:
+        raise TooFewCustomers(f"There are {n} customers, not more than the smallest k tried ({ks[0]}); "
+                              "clustering needs more customers than clusters.")
+    # k = n would put every customer in a cluster of its own (and has no silhouette).
+    usable = [k for k in ks if k <= distinct and k < n]
     if not usable:
         raise TooFewCustomers(f"Only {distinct} customers differ in recency, frequency or monetary value, fewer than "
                        f"the smallest k tried ({ks[0]}).")

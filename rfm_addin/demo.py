@@ -10,6 +10,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .errors import RfmError
+from .validation import check_seed
+
 START = pd.Timestamp("2024-01-01")
 END = pd.Timestamp("2025-12-31")
 
@@ -30,7 +33,9 @@ def demo_transactions(n_customers: int = 1000, random_state: int = 42) -> pd.Dat
         Sorted by date; CustomerID is text ("10001"...), OrderDate a date, OrderAmount a
         float with two decimals (returns are negative).
     """
-    rng = np.random.default_rng(random_state)
+    if isinstance(n_customers, bool) or not isinstance(n_customers, (int, np.integer)) or n_customers < 1:
+        raise RfmError(f"The number of demo customers must be a whole number of at least 1, not {n_customers!r}.")
+    rng = np.random.default_rng(check_seed(random_state))
     span = (END - START).days + 1
     # Newcomers keep arriving, a bit more often early on.
     joined = np.floor(rng.beta(1.0, 1.6, n_customers) * span).astype(int)

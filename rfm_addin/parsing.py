@@ -104,7 +104,8 @@ def id_texts(uniques: pd.Index) -> tuple[pd.Series, bool]:
     if pd.api.types.is_float_dtype(uniques.dtype):
         numbers = uniques.to_numpy(dtype=np.float64)
         whole = np.isfinite(numbers) & (numbers == np.floor(numbers))
-        out = uniques.astype(str).to_numpy(dtype=object)
+        # A copy: without pyarrow, pandas 3 hands out a read-only view of its str array.
+        out = np.array(uniques.astype(str), dtype=object)
         out[whole] = numbers[whole].astype(np.int64).astype(str)
         out[np.isnan(numbers)] = None
         return pd.Series(out, dtype="str"), False
@@ -119,7 +120,9 @@ def id_texts(uniques: pd.Index) -> tuple[pd.Series, bool]:
     empty = cleaned.eq("").fillna(False).to_numpy(dtype=bool)
     if empty.any():
         cleaned[empty] = pd.NA
-    merged = bool(floaty.any()) or not bool(cleaned.eq(raw).fillna(True).all())
+    # Compared as plain objects: on pandas 2 the "str" dtype is object, where NA == text raises.
+    same = cleaned.fillna("").to_numpy(dtype=object) == raw.fillna("").to_numpy(dtype=object)
+    merged = bool(floaty.any()) or not bool(np.all(same))
     return cleaned, merged
 
 

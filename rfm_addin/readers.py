@@ -123,7 +123,7 @@ def read_transactions(path: str | os.PathLike, sheet: str | None = None) -> Tran
         try:
             frame = pd.read_parquet(path)
         except ImportError as exc:
-            raise RfmError("Reading Parquet needs pyarrow: pip install 'rfm-addin[parquet]'.") from exc
+            raise RfmError("Reading Parquet needs pyarrow, a dependency of rfm-addin: pip install pyarrow.") from exc
         except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
             raise RfmError(f"{path.name} is not a readable Parquet file: {exc}") from exc
         return Transactions(frame=frame, first_row=2, source=str(path))

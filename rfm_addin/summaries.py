@@ -42,8 +42,9 @@ def rf_grid(customers: pd.DataFrame, bins: int) -> tuple[pd.DataFrame, pd.DataFr
         monetary is NaN there.
     """
     scores = list(range(1, int(bins) + 1))
-    r = pd.Categorical(customers["r_score"].astype(int), categories=scores)
-    f = pd.Categorical(customers["f_score"].astype(int), categories=scores)
+    # Keys as Series: a list of two bare arrays of length 2 (two customers) is ambiguous to pandas.
+    r = pd.Series(pd.Categorical(customers["r_score"].astype(int), categories=scores), index=customers.index)
+    f = pd.Series(pd.Categorical(customers["f_score"].astype(int), categories=scores), index=customers.index)
     grouped = customers["monetary"].astype(float).groupby([r, f], observed=False)
     counts = grouped.size().unstack().reindex(index=scores[::-1], columns=scores).fillna(0).astype(np.int64)
     means = grouped.mean().unstack().reindex(index=scores[::-1], columns=scores).astype(float)

@@ -16,6 +16,19 @@ MIN_BINS, MAX_BINS = 2, 9
 METRIC_COLUMNS = ("recency", "frequency", "monetary")
 
 
+#: Seeds NumPy and scikit-learn accept: 0 to 2**32 - 1.
+MAX_SEED = 2**32 - 1
+
+
+def check_seed(seed, name: str = "random_state (seed)") -> int:
+    """A whole-number seed from 0 to :data:`MAX_SEED`, as NumPy and scikit-learn take it."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise RfmError(f"{name} must be a whole number, not {seed!r}.")
+    if not 0 <= int(seed) <= MAX_SEED:
+        raise RfmError(f"{name} must be a whole number from 0 to {MAX_SEED:,}, not {int(seed):,}.")
+    return int(seed)
+
+
 def check_bins(bins) -> None:
     if isinstance(bins, (bool, np.bool_)) or not isinstance(bins, (int, np.integer)):
         raise RfmError(

@@ -2,8 +2,31 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
+
+#: Test modules that need only the base install (``pip install .``) plus pytest and hypothesis:
+#: the core and the command line. CI also runs them (``-m core``) on the base install and on the
+#: oldest supported pandas and numpy, so a dependency the test extra provides cannot hide.
+CORE_MODULES = frozenset({
+    "test_rfm_definitions.py", "test_scoring.py", "test_segments.py", "test_clustering.py", "test_analysis.py",
+    "test_bad_input.py", "test_readers.py", "test_cli.py", "test_summary_tables.py", "test_kept_columns.py",
+})
+
+
+def pytest_ignore_collect(collection_path, config):
+    """With ``-m core`` only the core modules are imported (the others need the test extra)."""
+    if config.getoption("markexpr", "") == "core" and collection_path.suffix == ".py" \
+            and collection_path.name.startswith("test_") and collection_path.name not in CORE_MODULES:
+        return True
+    return None
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if Path(str(item.fspath)).name in CORE_MODULES:
+            item.add_marker(pytest.mark.core)
 
 
 @pytest.fixture(scope="session")

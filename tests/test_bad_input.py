@@ -573,3 +573,54 @@ def test_failed_cli_run_on_missing_column_writes_nothing(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "Could not find the amount column" in err
     assert "Columns found: 'CustomerID', 'InvoiceDate', 'Foo'." in err
+
+
+# --------------------------------------------------------------------------- two customers
+
+
+TWO = "Customer,Date,Amount\na,2024-01-01,10\nb,2024-01-02,5\n"
+
+
+def test_two_customers_give_a_full_analysis_with_clustering_skipped(tmp_path):
+    # Two customers cannot be split into k >= 2 clusters with a meaning (k = n, no silhouette).
+    analysis = rfm_addin.analyze(pd.read_csv(pd.io.common.StringIO(TWO)))
+    assert analysis.customers["recency"].tolist() == [2, 1]            # as of 2024-01-03
+    assert analysis.customers["monetary"].tolist() == [10.0, 5.0]
+    assert analysis.parameters["k"] == 0 and analysis.customers["cluster"].isna().all()
+    assert any("Clustering was skipped" in s and "There are 2 customers" in s for s in analysis.insights)
+    source = write_csv(tmp_path / "two.csv", TWO)
+    out = tmp_path / "two_rfm.xlsx"
+    assert cli_main(["analyze", str(source), "-o", str(out), "-q"]) == 0
+    from openpyxl import load_workbook
+
+    book = load_workbook(out)
+    assert "RFM_Customers" in book["RFM Customers"].tables
+    assert "RFM R x F Grid" in book.sheetnames
+
+
+
+# --------------------------------------------------------------------------- options
+
+
+@pytest.mark.parametrize("seed", [-1, 2**32, 99_999_999_999])
+def test_seed_outside_numpys_range_is_one_clear_error(seed, tmp_path, capsys):
+    data = rfm_addin.demo_transactions(n_customers=30)
+    with pytest.raises(RfmError, match=r"from 0 to 4,294,967,295"):
+        rfm_addin.analyze(data, random_state=seed)
+    assert cli_main(["demo", "-o", str(tmp_path / "out"), "--customers", "30", "--seed", str(seed), "-q"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "from 0 to 4,294,967,295" in err[0]
+    assert not (tmp_path / "out" / "rfm_demo.xlsx").exists()
+
+
+def test_largest_seed_is_accepted():
+    data = rfm_addin.demo_transactions(n_customers=30)
+    assert len(rfm_addin.analyze(data, random_state=2**32 - 1).customers) == 30
+
+
+@pytest.mark.parametrize("n", ["0", "-5"])
+def test_demo_needs_at_least_one_customer(n, tmp_path, capsys):
+    assert cli_main(["demo", "-o", str(tmp_path / "out"), "--customers", n, "-q"]) == 2
+    assert "at least 1" in capsys.readouterr().err
+    with pytest.raises(RfmError, match="at least 1"):
+        rfm_addin.demo_transactions(n_customers=0)

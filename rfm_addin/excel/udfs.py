@@ -37,6 +37,7 @@ import xlwings as xw
 
 from .. import choose_k, cluster, profile, rfm_table, score, segment
 from ..layout import COLUMNS
+from ..validation import MAX_SEED
 from . import used_rows
 from .cell_values import cells, date_system
 from .convert import (
@@ -335,7 +336,7 @@ def RFM_CLUSTER(recency, frequency, monetary, k=None, seed=None):
         One cluster number per input row.
     """
     n_clusters = _k_option("k", k)
-    random_state = whole_number("seed", seed, 0, 0)
+    random_state = whole_number("seed", seed, 0, 0, MAX_SEED)
     metrics = _Metrics(recency, frequency, monetary)
     table = metrics.table()
     result = cluster(table, k=n_clusters, random_state=random_state, k_range=_k_range(len(table), 10))

@@ -376,3 +376,11 @@ def test_cluster_sheet_keeps_a_users_cluster_column(make_book):
                                              ["old-e", 2], ["old-f", 2]]
     tables = {a["args"][3]: a["args"][0] for a in by_func(book, "addTable")}
     assert tables["RFM_ClusteredData"] == "$A$4:$G$10"
+
+
+def test_two_customers_through_the_ribbon(make_book):
+    rows = [["Customer", "Date", "Amount"], ["a", iso("2024-01-01"), 10.0], ["b", iso("2024-01-02"), 5.0]]
+    book = make_book([sheet("Data", rows)])
+    macros.analyze_sheet(book)
+    assert not by_func(book, "alert")
+    assert "RFM Customers" in [a["args"][1] for a in by_func(book, "addSheet")]

@@ -239,3 +239,17 @@ def test_rfm_profile_cluster_numbers_and_missing_group():
     assert [row[0] for row in result] == ["Group", 1, 2]
     is_error(udfs.RFM_PROFILE(col("a", None, "b"), col(1.0, 2.0, 3.0), col(1.0, 1.0, 1.0), col(5.0, 5.0, 5.0)),
              "groups, row 2")
+
+
+def test_seed_outside_range_is_named():
+    result = udfs.RFM_CLUSTER(RECENCY, FREQUENCY, MONETARY, 2.0, 2.0**32)
+    assert result == [["#RFM! seed: must be a whole number from 0 to 4294967295, not 4294967296."]]
+
+
+def test_settings_seed_outside_range_is_named():
+    from rfm_addin.errors import RfmError
+    from rfm_addin.excel import settings
+
+    with pytest.raises(RfmError, match="from 0 to 4294967295"):
+        settings.parse_rows([["Setting", "Value"], ["Seed", 2.0**32]])
+    assert settings.parse_rows([["Setting", "Value"], ["Seed", 2.0**32 - 1]]).seed == 2**32 - 1
