@@ -17,7 +17,8 @@ from .analysis import Analysis, analyze
 from .demo import demo_transactions
 from .errors import RfmError
 from .readers import read_transactions
-from .writers.safe import atomic_write, check_target, prepare_folder
+from .writers.safe import StagedFiles, atomic_write, check_target, prepare_folder
+from .writers.segment_csv import file_stem, remove_stale, stage_segments
 from .writers.xlsx import write_analysis
 
 EXIT_BAD_INPUT = 2
@@ -149,30 +150,12 @@ def _run_analysis(data, args, first_row: int = 2, date_system: int = 1900, **sou
     )
 
 
-def _safe_file_name(name: str) -> str:
-    return re.sub(r"[^\w\- ]+", "_", name).strip() or "segment"
-
-
-def export_segments(analysis: Analysis, folder: str | Path) -> list[str]:
-    """Write one CSV per segment (customer id, kept columns, R/F/M, scores, cluster) into ``folder``.
-
-    Each file is written atomically; the folder is created if missing.
-    """
-    folder = prepare_folder(folder)
-    customers = analysis.customers.reset_index()
-    written = []
-    for name, rows in customers.groupby("segment", sort=True):
-        path = folder / f"{_safe_file_name(str(name))}.csv"
-        written.append(atomic_write(path, lambda temp, rows=rows: rows.to_csv(temp, index=False,
-                                                                           date_format="%Y-%m-%d")))
-    return written
-
-
 def _write_results(analysis: Analysis, output, inputs: tuple, args) -> None:
-    """Write the workbook (and the segment CSVs when asked), clear the progress line, print the summary."""
-    written = write_analysis(analysis, output, inputs=inputs)
-    if args.export_segments:
-        export_segments(analysis, args.export_segments)
+    """Write the workbook and, when asked, the segment CSVs: all of them or none; then the summary."""
+    with StagedFiles() as files:
+        written = write_analysis(analysis, output, inputs=inputs, files=files)
+        stale = stage_segments(analysis.customers, args.export_segments, files) if args.export_segments else []
+    remove_stale(stale)
     if _progress(args.quiet):
         sys.stderr.write("\r\033[K")
     _report(analysis, written, args.quiet)
@@ -191,7 +174,7 @@ def _output_for(args) -> str:
         return args.output
     if args.db is not None:
         name = args.table.split(".")[-1] if args.table else "query"
-        return f"rfm_{_safe_file_name(name)}.xlsx"
+        return f"rfm_{file_stem(name)}.xlsx"
     text = args.input.rstrip("/\\")
     if any(ch in text for ch in "*?["):
         folder = Path(text).parent

@@ -624,3 +624,104 @@ def test_demo_needs_at_least_one_customer(n, tmp_path, capsys):
     assert "at least 1" in capsys.readouterr().err
     with pytest.raises(RfmError, match="at least 1"):
         rfm_addin.demo_transactions(n_customers=0)
+
+
+# --------------------------------------------------------------------------- outputs
+
+SALES = "Customer,Date,Amount\na,2024-01-01,10\nb,2024-01-05,20\nc,2024-01-09,30\nd,2024-01-10,5\n"
+
+
+def test_output_with_another_suffix_is_refused(tmp_path, capsys):
+    source = write_csv(tmp_path / "in.csv", SALES)
+    for name in ("out.csv", "out.xlsm", "out"):
+        assert cli_main(["analyze", str(source), "-o", str(tmp_path / name), "-q"]) == 2
+        err = capsys.readouterr().err
+        assert "name it like out.xlsx" in err and err.count("\n") == 1
+        assert not (tmp_path / name).exists()
+    assert cli_main(["analyze", str(source), "-o", str(tmp_path / "out.XLSX"), "-q"]) == 0
+
+
+def test_read_only_target_is_refused_not_replaced(tmp_path, capsys):
+    source = write_csv(tmp_path / "in.csv", SALES)
+    target = tmp_path / "out.xlsx"
+    target.write_bytes(b"keep me")
+    target.chmod(0o444)
+    assert cli_main(["analyze", str(source), "-o", str(target), "-q"]) == 2
+    assert "read-only, so it was not replaced" in capsys.readouterr().err
+    assert target.read_bytes() == b"keep me"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv", "out.xlsx"]
+
+
+def test_export_is_all_or_nothing_with_the_workbook(tmp_path, monkeypatch, capsys):
+    source = write_csv(tmp_path / "in.csv", SALES)
+    out, folder = tmp_path / "out.xlsx", tmp_path / "segments"
+    real = pd.DataFrame.to_csv
+    calls = []
+
+    def failing(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:                       # the second segment's file: the disk is full
+            raise OSError(28, "No space left on device")
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", failing)
+    assert cli_main(["analyze", str(source), "-o", str(out), "-q", "--export-segments", str(folder)]) == 2
+    assert "No space left on device" in capsys.readouterr().err
+    assert not out.exists()
+    assert sorted(p.name for p in folder.iterdir()) == []          # no new file, no half set, no temp file
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv", "segments"]
+
+
+def test_export_csvs_are_formula_safe_and_quoted(tmp_path):
+    import csv as csv_module
+
+    text = ('Customer,Date,Amount,Note\n=cmd|calc,2024-01-01,10,"a\nb"\nb,2024-01-05,20,@sum(1)\n'
+            'c,2024-01-09,30,-2+3\nd,2024-01-10,5,+44 20 7946\ne,2024-01-10,6,\tx\nf,2024-01-10,7,-7\n')
+    source = write_csv(tmp_path / "in.csv", text)
+    folder = tmp_path / "segments"
+    assert cli_main(["analyze", str(source), "-o", str(tmp_path / "out.xlsx"), "-q", "--keep", "Note",
+                     "--export-segments", str(folder)]) == 0
+    rows = [row for path in sorted(folder.glob("*.csv"))
+            for row in list(csv_module.DictReader(path.open(encoding="utf-8", newline="")))]
+    notes = {r["CustomerID" if "CustomerID" in r else "Customer"]: r["Note"] for r in rows}
+    assert notes == {"'=cmd|calc": "a\nb", "b": "'@sum(1)", "c": "'-2+3", "d": "'+44 20 7946", "e": "'\tx",
+                     "f": "-7"}
+    # Numbers stay numbers: a negative amount or a plain negative number is not a formula.
+    assert all(not r["monetary"].startswith("'") for r in rows)
+
+
+def _number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def test_segment_file_names_stay_unique():
+    from rfm_addin.writers.segment_csv import unique_stems
+
+    assert unique_stems(["VIP/A", "VIP:A", "vip_a", "Lost"]) == {"VIP/A": "VIP_A", "VIP:A": "VIP_A (2)",
+                                                                "vip_a": "vip_a (3)", "Lost": "Lost"}
+
+
+def test_export_removes_only_the_files_of_its_previous_run(tmp_path):
+    folder = tmp_path / "segments"
+    folder.mkdir()
+    (folder / "my notes.csv").write_text("mine")
+    (folder / "Champions.csv").write_text("not listed by a manifest: never removed")
+    first = rfm_addin.analyze(frame(["a", "b", "c"], ["2024-01-01", "2024-01-05", "2024-01-09"], [1.0, 20.0, 30.0]))
+    from rfm_addin.writers.safe import StagedFiles
+    from rfm_addin.writers.segment_csv import MANIFEST, remove_stale, stage_segments
+
+    with StagedFiles() as files:
+        stale = stage_segments(first.customers.assign(segment=["Gone", "Stays", "Stays"]), folder, files)
+    remove_stale(stale)
+    assert sorted(p.name for p in folder.iterdir()) == [MANIFEST, "Champions.csv", "Gone.csv", "Stays.csv",
+                                                        "my notes.csv"]
+    with StagedFiles() as files:
+        stale = stage_segments(first.customers.assign(segment=["Stays", "Stays", "New"]), folder, files)
+    remove_stale(stale)
+    assert sorted(p.name for p in folder.iterdir()) == [MANIFEST, "Champions.csv", "New.csv", "Stays.csv",
+                                                        "my notes.csv"]
+    assert (folder / "Champions.csv").read_text() == "not listed by a manifest: never removed"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shutil
+import json
 import subprocess
 import sys
 import zipfile
@@ -383,8 +384,10 @@ def test_export_segments_one_csv_per_segment(tmp_path):
     by_segment: dict[str, set] = {}
     for r in rows:
         by_segment.setdefault(r["Segment"], set()).add(r["Kunde"])
-    files = sorted(folder.iterdir())
+    files = sorted(f for f in folder.iterdir() if f.name != ".rfm-export.json")
     assert [f.suffix for f in files] == [".csv"] * len(files)
+    manifest = json.loads((folder / ".rfm-export.json").read_text())    # what the run wrote, for the next
+    assert sorted(manifest["files"]) == [f.name for f in files]
     seen: list[str] = []
     assert len(files) == len(by_segment)
     for f in files:
