@@ -176,7 +176,7 @@ def _output_for(args) -> str:
         name = args.table.split(".")[-1] if args.table else "query"
         return f"rfm_{file_stem(name)}.xlsx"
     text = args.input.rstrip("/\\")
-    if any(ch in text for ch in "*?["):
+    if any(ch in text for ch in "*?[") and not Path(text).is_file():
         folder = Path(text).parent
         while any(ch in str(folder) for ch in "*?["):
             folder = folder.parent

@@ -166,17 +166,43 @@ def read_ids(values: pd.Series, column: str, first_row: int, sort: bool = True) 
     return full[codes], pd.Index(ids, dtype="str")
 
 
-_CURRENCY = re.compile(r"[\s\u00a0$€£¥₹]|^(USD|EUR|GBP|CHF|JPY)|(USD|EUR|GBP|CHF|JPY)$", re.IGNORECASE)
+#: Currency symbols and ISO codes understood in text amounts (one kind per column).
+_SYMBOL = re.compile(r"[$€£¥₹]|^(USD|EUR|GBP|CHF|JPY)(?=[\s\d.,(+-])|(?<=[\s\d.,)])(USD|EUR|GBP|CHF|JPY)$",
+                     re.IGNORECASE)
+_SPACES = " \u00a0\u202f\t"
 _PLAIN_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 
 
+#: The ISO code each symbol stands for in an export ("$10" and "USD 3" are one currency).
+_CODES = {"$": "USD", "€": "EUR", "£": "GBP", "¥": "JPY", "₹": "INR"}
+
+
+def currency_of(text: str) -> str | None:
+    """The currency of a text amount as an ISO code ("$10" -> "USD"); None without one."""
+    found = _SYMBOL.search(text.strip())
+    if not found:
+        return None
+    symbol = found.group(0).upper()
+    return _CODES.get(symbol, symbol)
+
+
 def _number_of(text: str, decimal: str, thousands: str | None) -> float | None:
-    """Parse one text amount in the given locale; None if it is not a number."""
-    s = text.strip()
+    """Parse one text amount in the given locale; None if it is not a number.
+
+    Spaces around the number and its currency are ignored; spaces inside the digits
+    ("12 50") only count as a thousands separator when ``thousands`` is a space.
+    """
+    s = text.strip(_SPACES)
     negative = s.startswith("(") and s.endswith(")")
     if negative:
-        s = s[1:-1]
-    s = _CURRENCY.sub("", s)
+        s = s[1:-1].strip(_SPACES)
+    s = _SYMBOL.sub("", s).strip(_SPACES)
+    if s.startswith(("-", "+")) and len(s) > 1 and s[1] in _SPACES:
+        s = s[0] + s[1:].lstrip(_SPACES)           # "- 10", after a symbol: "$ -10" or "-$ 10"
+    if thousands is not None and thousands in _SPACES:
+        s = re.sub(f"[{_SPACES}]", thousands, s)
+    elif any(ch in s for ch in _SPACES):
+        return None
     if s.endswith("-") and not s.startswith("-"):
         s, negative = s[:-1], not negative
     if thousands:
@@ -191,12 +217,19 @@ def _number_of(text: str, decimal: str, thousands: str | None) -> float | None:
     if not _PLAIN_NUMBER.match(s):
         return None
     number = float(s)
+    if not np.isfinite(number):
+        return None                                  # "1e400": too large for a number
     return -number if negative else number
 
 
 def _locale_hint(samples: list[str], decimal: str, thousands: str | None) -> str:
     """Suggest the locale options when bad text amounts look like formatted numbers."""
+    if any(_PLAIN_NUMBER.match(t.strip()) and not np.isfinite(float(t.strip())) for t in samples):
+        return "Numbers such as 1e400 are too large to be amounts; fix or remove those rows."
     joined = " ".join(samples)
+    if any(re.search(r"\d[ \u00a0\u202f]\d", t) for t in samples) and (thousands is None or thousands not in _SPACES):
+        return ("They have spaces between digits: if a space separates thousands (1 250,50), use thousands=' ' "
+                "(command line --thousands space).")
     if re.search(r"\d,\d{3}\.\d", joined) and (decimal, thousands) != (".", ","):
         return "They look like numbers with ',' thousands separators: use thousands=',' (command line --thousands ,)."
     if re.search(r"\d\.\d{3},\d", joined) and (decimal, thousands) != (",", "."):
@@ -263,7 +296,22 @@ def read_numbers(values: pd.Series, column: str, first_row: int, decimal: str = 
         samples = [str(u) for u in uniques[bad][:20]]
         raise _bad_rows_error(column, "not readable as a number", codes, bad, uniques, first_row,
                               _locale_hint(samples, decimal, thousands))
+    _check_one_currency(column, codes, uniques, first_row)
     return parsed[codes]
+
+
+def _check_one_currency(column: str, codes: np.ndarray, uniques: np.ndarray, first_row: int) -> None:
+    """Amounts in different currencies ("$10" and "€10") cannot be added up: an error naming them."""
+    symbols = np.array([currency_of(u) if isinstance(u, str) else None for u in uniques], dtype=object)
+    found = sorted({s for s in symbols if s is not None})
+    if len(found) < 2:
+        return
+    examples = []
+    for symbol in found:
+        position = int(np.flatnonzero(symbols[codes] == symbol)[0])
+        examples.append(f"{symbol} (row {position + first_row}: {uniques[codes[position]]!r})")
+    raise DataError(f"Column {column!r} holds amounts in {len(found)} currencies: {', '.join(examples)}. "
+                    "Convert them to one currency first; adding them up would mix currencies.", column=column)
 
 
 #: Text date formats tried in order when the values are not ISO 8601.

@@ -8,7 +8,10 @@ with openpyxl, which knows the workbook's date system (1900 or 1904).
 from __future__ import annotations
 
 import csv
+import io
 import os
+import re
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,23 +47,91 @@ def _sniff_separator(header: str) -> str:
     return max(counts, key=counts.get) if max(counts.values()) else ","
 
 
+#: Byte-order marks and the encodings they announce, longest first.
+_BOMS = ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
+
+
+def detect_encoding(raw: bytes, name: str) -> str:
+    """The text encoding of a whole CSV file: its byte-order mark, else UTF-8 if every byte
+    decodes, else Windows-1252 (what Excel on Windows saves as "CSV")."""
+    for bom, encoding in _BOMS:
+        if raw.startswith(bom):
+            return encoding
+    if raw.startswith(b"%PDF"):
+        raise RfmError(f"{name} is a PDF document, not a CSV file: export the data as CSV or Excel.")
+    if raw.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0")):
+        raise RfmError(f"{name} is a workbook or an archive, not a CSV file: save it as CSV, or give it its "
+                       ".xlsx name.")
+    if b"\x00" in raw[:65536]:
+        raise RfmError(f"{name} is not a text file (it holds binary data): export the data as CSV or Excel.")
+    try:
+        raw.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        raw.decode("cp1252")
+        return "cp1252"
+    except UnicodeDecodeError as exc:
+        raise RfmError(f"{name} is neither UTF-8 nor Windows-1252 text (byte {exc.start:,} cannot be read); "
+                       "save it as UTF-8 CSV.") from exc
+
+
+def duplicate_headers(names: list[str], name: str) -> None:
+    """Two columns with the same header cannot be told apart (pandas would silently rename the
+    second "Amount.1"): an error naming both."""
+    seen: dict[str, int] = {}
+    for position, header in enumerate(names, start=1):
+        key = str(header).strip()
+        if key and key in seen:
+            raise RfmError(f"{name} has two columns named {str(header).strip()!r} (columns {seen[key]} and "
+                           f"{position}); rename one of them so it is clear which to use.")
+        seen.setdefault(key, position)
+
+
 def read_csv(path: Path) -> Transactions:
-    """Read a CSV export as text; separator (, ; tab |) and encoding (UTF-8, cp1252) detected."""
-    for encoding in ("utf-8-sig", "cp1252"):
-        try:
-            with open(path, encoding=encoding, newline="") as handle:
-                header = handle.readline()
-            break
-        except UnicodeDecodeError:
-            continue
+    """Read a CSV export as text; separator (, ; tab |) and encoding (BOM, UTF-8, cp1252) detected over the whole file."""
+    raw = path.read_bytes()
+    encoding = detect_encoding(raw, path.name)
+    text = raw.decode(encoding)
+    header = text.split("\n", 1)[0]
     if not header.strip():
         raise RfmError(f"{path.name} is empty: expected a header row and transactions.")
+    separator = _sniff_separator(header)
+    duplicate_headers(next(csv.reader([header.strip("\r\ufeff")], delimiter=separator)), path.name)
     try:
-        frame = pd.read_csv(path, sep=_sniff_separator(header), dtype=str, keep_default_na=False, na_values=[""],
-                            skip_blank_lines=False, encoding=encoding, quoting=csv.QUOTE_MINIMAL)
+        frame = pd.read_csv(io.StringIO(text), sep=separator, dtype=str, keep_default_na=False, na_values=[""],
+                            skip_blank_lines=False, quoting=csv.QUOTE_MINIMAL)
     except pd.errors.ParserError as exc:
         raise RfmError(f"{path.name} is not a readable CSV file: {exc}") from exc
     return Transactions(frame=frame, first_row=2, source=str(path))
+
+
+def asks_full_calculation(workbook_xml: str) -> bool:
+    """True when a workbook asks for every formula to be calculated on load (``calcPr
+    fullCalcOnLoad``), as XlsxWriter and openpyxl write it: its saved formula values are
+    placeholders. Excel drops the flag when it calculates and saves."""
+    match = re.search(r"<(?:\w+:)?calcPr\b[^>]*>", workbook_xml)
+    return bool(match and re.search(r'\bfullCalcOnLoad\s*=\s*"(1|true)"', match.group(0)))
+
+
+def _uncalculated(path: Path, sheet_name: str) -> bool:
+    """Whether the sheet has formulas whose values were never calculated (see :func:`asks_full_calculation`)."""
+    from openpyxl import load_workbook
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            workbook_xml = archive.read("xl/workbook.xml").decode("utf-8", "replace")
+    except (KeyError, OSError, zipfile.BadZipFile):
+        return False
+    if not asks_full_calculation(workbook_xml):
+        return False
+    book = load_workbook(path, read_only=True, data_only=False)
+    try:
+        return any(isinstance(v, str) and v.startswith("=") for row in book[sheet_name].iter_rows(values_only=True)
+                   for v in row)
+    finally:
+        book.close()
 
 
 def read_excel(path: Path, sheet: str | None = None) -> Transactions:
@@ -89,12 +160,17 @@ def read_excel(path: Path, sheet: str | None = None) -> Transactions:
                            "and transactions.")
         width = max(i for i, v in enumerate(header) if v is not None and str(v).strip()) + 1
         names = [str(v).strip() if v is not None else f"Column{i + 1}" for i, v in enumerate(header[:width])]
+        duplicate_headers(names, f"Sheet {ws.title!r} of {path.name}")
         data = [list(r[:width]) + [None] * (width - len(r)) for r in rows]
         while data and all(v is None for v in data[-1]):
             data.pop()
         date_system = 1904 if book.epoch == CALENDAR_MAC_1904 else 1900
     finally:
         book.close()
+    if _uncalculated(path, ws.title):
+        raise RfmError(f"Sheet {ws.title!r} of {path.name} has formulas that were never calculated (the file was "
+                       "written by a program), so their values are unknown. Open it in Excel, let it calculate and "
+                       "save it, then run again.")
     frame = pd.DataFrame(data, columns=names, dtype=object)
     return Transactions(frame=frame, first_row=header_row + 1, date_system=date_system, source=str(path))
 

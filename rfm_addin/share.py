@@ -35,6 +35,7 @@ from pathlib import Path
 from xml.sax.saxutils import escape, unescape
 
 from ._version import __version__
+from .readers import asks_full_calculation
 from .errors import RfmError
 from .writers.safe import atomic_write
 
@@ -167,13 +168,6 @@ def values_only(sheet_xml: str) -> tuple[str, int, list[str]]:
         return f"<{p}c{attrs}><{p}v>{text}</{p}v>{rest}</{p}c>"
 
     return _CELL.sub(cell, sheet_xml), count, missing
-
-
-def _never_calculated(workbook_xml: str) -> bool:
-    """True when the workbook asks for a full calculation on load (``calcPr fullCalcOnLoad``), as
-    XlsxWriter and openpyxl write it; Excel drops the flag when it calculates and saves."""
-    match = re.search(r"<(?:\w+:)?calcPr\b[^>]*>", workbook_xml)
-    return bool(match and re.search(r'\bfullCalcOnLoad\s*=\s*"(1|true)"', match.group(0)))
 
 
 def _table_without_formulas(xml: str) -> str:
@@ -414,7 +408,7 @@ def share_copy(source: str | os.PathLike, target: str | os.PathLike, title: str 
             if r.type.endswith(("/control", "/ctrlProp")) and "controls" not in said:
                 said.add("controls")
                 report.notes.append(f"Controls (buttons, check boxes) on {name!r} are kept but run no macros.")
-    if report.formulas and _never_calculated(text.get(workbook, "")):
+    if report.formulas and asks_full_calculation(text.get(workbook, "")):
         raise RfmError(f"{source.name} was written by a program and its formulas were never calculated (it asks "
                        "Excel to calculate everything when opened), so their saved values would be wrong. Open "
                        "it in Excel, let it calculate and save it, then make the share copy again.")

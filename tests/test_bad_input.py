@@ -725,3 +725,106 @@ def test_export_removes_only_the_files_of_its_previous_run(tmp_path):
     assert sorted(p.name for p in folder.iterdir()) == [MANIFEST, "Champions.csv", "New.csv", "Stays.csv",
                                                         "my notes.csv"]
     assert (folder / "Champions.csv").read_text() == "not listed by a manifest: never removed"
+
+
+# --------------------------------------------------------------------------- amounts (text)
+
+
+def test_amount_too_large_for_a_number_is_an_error_with_its_row():
+    df = frame(["a", "b"], ["2024-01-01", "2024-01-02"], ["10", "1e400"])
+    with pytest.raises(RfmError, match=r"row 3: '1e400'.*too large"):
+        compute_rfm(df)
+
+
+def test_spaces_between_digits_need_a_space_thousands_separator():
+    df = frame(["a", "b"], ["2024-01-01", "2024-01-02"], ["12 50", "3"])
+    with pytest.raises(RfmError, match=r"row 2: '12 50'.*--thousands space"):
+        compute_rfm(df)
+    ok = frame(["a", "b"], ["2024-01-01", "2024-01-02"], ["1 250", "3\u00a0000"])
+    assert compute_rfm(ok, thousands=" ").table["monetary"].tolist() == [1250.0, 3000.0]
+    # Spaces around the number and its currency are not digits apart.
+    around = frame(["a", "b", "c", "c"], ["2024-01-01"] * 4, [" $ 10 ", "10 $", "USD 7", "- $5"])
+    assert compute_rfm(around).table["monetary"].tolist() == [10.0, 10.0, 2.0]
+
+
+def test_mixed_currencies_are_an_error_naming_them():
+    df = frame(["a", "b", "c"], ["2024-01-01"] * 3, ["$10", "€10", "USD 3"])
+    with pytest.raises(RfmError, match=r"2 currencies: EUR \(row 3: '€10'\), USD \(row 2: '\$10'\)"):
+        compute_rfm(df)
+
+
+def test_duplicate_header_names_are_an_error_naming_both_columns(tmp_path, capsys):
+    source = write_csv(tmp_path / "in.csv", "Customer,Date,Amount,Amount\na,2024-01-01,10,11\n")
+    assert cli_main(["analyze", str(source), "-q"]) == 2
+    assert "two columns named 'Amount' (columns 3 and 4)" in capsys.readouterr().err
+    book = Workbook()
+    book.active.append(["Customer", "Date", "Amount", "Amount"])
+    book.active.append(["a", "2024-01-01", 1, 2])
+    book.save(tmp_path / "in.xlsx")
+    with pytest.raises(RfmError, match=r"two columns named 'Amount' \(columns 3 and 4\)"):
+        rfm_addin.rfm_table(str(tmp_path / "in.xlsx"))
+
+
+# --------------------------------------------------------------------------- files
+
+
+def test_encoding_is_detected_over_the_whole_file(tmp_path):
+    lines = [f"c{i},2024-01-01,1" for i in range(1500)]        # more than 8 KiB of plain ASCII first
+    text = HEADER + "\n".join(lines) + "\nRenée,2024-01-02,5\n"
+    assert len(text.split("Renée")[0].encode()) > 8192
+    table = rfm_addin.rfm_table(str(write_csv(tmp_path / "in.csv", text, "cp1252")))
+    assert table.loc["Renée", "monetary"] == 5.0
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-8-sig"])
+def test_files_with_a_byte_order_mark(tmp_path, encoding):
+    text = HEADER + "Zoë,2024-01-01,10\nb,2024-01-02,5\n"
+    table = rfm_addin.rfm_table(str(write_csv(tmp_path / "in.csv", text, encoding)))
+    assert table["monetary"].to_dict() == {"b": 5.0, "Zoë": 10.0}
+
+
+@pytest.mark.parametrize("content, words", [(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj", "is a PDF document"),
+                                            (b"PK\x03\x04\x14\x00\x00\x00", "is a workbook or an archive"),
+                                            (b"\x00\x01\x02binary\x00data", "is not a text file")])
+def test_not_a_csv_is_one_line(tmp_path, capsys, content, words):
+    (tmp_path / "export.csv").write_bytes(content)
+    assert cli_main(["analyze", str(tmp_path / "export.csv"), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert words in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_zip_that_is_not_a_workbook_is_one_line(tmp_path, capsys):
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "data.xlsx", "w") as archive:
+        archive.writestr("readme.txt", "not a workbook")
+    assert cli_main(["analyze", str(tmp_path / "data.xlsx"), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert "is not a readable Excel workbook" in err and err.count("\n") == 1
+
+
+def test_trailing_comma_on_every_row(tmp_path):
+    text = "CustomerID,InvoiceDate,Amount,\na,2024-01-01,10,\nb,2024-01-02,5,\n"
+    table = rfm_addin.rfm_table(str(write_csv(tmp_path / "in.csv", text)))
+    assert table["monetary"].to_dict() == {"a": 10.0, "b": 5.0}
+
+
+def test_formulas_never_calculated_in_an_xlsx_are_reported(tmp_path):
+    import xlsxwriter
+
+    book = xlsxwriter.Workbook(tmp_path / "in.xlsx")
+    sheet = book.add_worksheet("Sales")
+    sheet.write_row(0, 0, ["Customer", "Date", "Amount"])
+    sheet.write_row(1, 0, ["a", "2024-01-01"])
+    sheet.write_formula(1, 2, "=2*5")                  # XlsxWriter saves 0 and asks Excel to calculate
+    book.close()
+    with pytest.raises(RfmError, match="formulas that were never calculated.*Open it in Excel"):
+        rfm_addin.rfm_table(str(tmp_path / "in.xlsx"))
+
+
+def test_file_name_with_brackets_is_that_file_not_a_glob(tmp_path):
+    path = write_csv(tmp_path / "sales[1].csv", HEADER + "a,2024-01-01,10\n")
+    write_csv(tmp_path / "sales1.csv", HEADER + "zzz,2024-01-01,99\n")     # what the glob would match
+    assert rfm_addin.rfm_table(str(path)).index.tolist() == ["a"]
+    assert cli_main(["analyze", str(path), "-q"]) == 0
+    assert (tmp_path / "sales[1]_rfm.xlsx").exists()

@@ -81,10 +81,11 @@ def is_engine_source(transactions: Any, table: str | None = None, query: str | N
         text = os.fspath(transactions)
         if is_url(text):
             return True
-        if any(ch in text for ch in "*?[") or os.path.isdir(text):
-            return True
+        # An existing file is that file, even when its name has glob characters ("sales[1].csv").
         if os.path.isfile(text):
             return _single_file_fits(text, csv_as_typed)
+        if any(ch in text for ch in "*?[") or os.path.isdir(text):
+            return True
         if isinstance(transactions, str) and named_url(text):
             return True
     return False

@@ -310,7 +310,9 @@ def expand_path(path: str | os.PathLike) -> tuple[list[str], str] | None:
     always goes to the engine; a single file too, when it is Parquet or CSV.
     """
     text = os.fspath(path)
-    if any(ch in text for ch in "*?["):
+    if os.path.isfile(text):
+        files = [text]           # an existing file is that file, even named "sales[1].csv"
+    elif any(ch in text for ch in "*?["):
         files = sorted(globlib.glob(text, recursive=True))
         if not files:
             raise RfmError(f"No files match {text!r}.")
