@@ -53,12 +53,18 @@ def _is_blank_value(value: object) -> bool:
     return False
 
 
+def _shown(value: object, limit: int = 60) -> str:
+    """A value as quoted in a message, cut short when long (an id of 40,000 characters)."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit - 3]}...({len(str(value)):,} characters)"
+
+
 def _bad_rows_error(column: str, what: str, codes: np.ndarray, bad_unique: np.ndarray,
                     uniques: np.ndarray, first_row: int, hint: str = "") -> DataError:
     """Build the error for values whose distinct-value index is flagged in ``bad_unique``."""
     positions = np.flatnonzero(bad_unique[codes])
     rows = [int(p) + first_row for p in positions[:_MAX_LISTED]]
-    listed = ", ".join(f"row {r}: {uniques[codes[p]]!r}" for r, p in zip(rows, positions))
+    listed = ", ".join(f"row {r}: {_shown(uniques[codes[p]])}" for r, p in zip(rows, positions))
     more = f" and {len(positions) - len(rows)} more" if len(positions) > len(rows) else ""
     return DataError(
         f"Column {column!r}: {len(positions)} value{'s' if len(positions) != 1 else ''} {what} "
@@ -109,8 +115,10 @@ def id_texts(uniques: pd.Index) -> tuple[pd.Series, bool]:
         out[whole] = numbers[whole].astype(np.int64).astype(str)
         out[np.isnan(numbers)] = None
         return pd.Series(out, dtype="str"), False
+    converted = False
     if not pd.api.types.is_string_dtype(uniques.dtype) or pd.api.types.infer_dtype(uniques, skipna=True) != "string":
         uniques = pd.Index([_text_of(u) for u in uniques], dtype=object)
+        converted = True          # the number 5001 and the text "5001" are now one text
     # pandas' "str" dtype runs the string operations in C (pyarrow) when available.
     raw = pd.Series(uniques, dtype="str")
     cleaned = raw.str.strip()
@@ -122,8 +130,58 @@ def id_texts(uniques: pd.Index) -> tuple[pd.Series, bool]:
         cleaned[empty] = pd.NA
     # Compared as plain objects: on pandas 2 the "str" dtype is object, where NA == text raises.
     same = cleaned.fillna("").to_numpy(dtype=object) == raw.fillna("").to_numpy(dtype=object)
-    merged = bool(floaty.any()) or not bool(np.all(same))
+    merged = converted or bool(floaty.any()) or not bool(np.all(same))
     return cleaned, merged
+
+
+#: The most characters an Excel cell holds.
+EXCEL_CELL_CHARS = 32_767
+#: Whole numbers above this are not all exact as floats (2**53): such float ids could merge.
+_EXACT_FLOAT = 2.0**53
+
+
+def _rows_where(column: str, mask: np.ndarray, values: pd.Series, first_row: int, what: str,
+                hint: str) -> DataError:
+    positions = np.flatnonzero(mask)
+    shown = values.to_numpy(dtype=object)
+    rows = [int(p) + first_row for p in positions[:_MAX_LISTED]]
+    listed = ", ".join(f"row {r}: {_shown(shown[p])}" for r, p in zip(rows, positions))
+    more = f" and {len(positions) - len(rows)} more" if len(positions) > len(rows) else ""
+    return DataError(f"Column {column!r}: {len(positions)} value{'s' if len(positions) != 1 else ''} {what} "
+                     f"({listed}{more}). {hint}", column=column, rows=rows)
+
+
+def _check_id_values(values: pd.Series, column: str, first_row: int) -> None:
+    """Ids that cannot be ids: TRUE/FALSE, lists and records, and floats too large to be exact."""
+    if pd.api.types.is_bool_dtype(values.dtype):
+        raise DataError(f"Column {column!r} holds TRUE/FALSE values, not ids.", column=column)
+    if pd.api.types.is_float_dtype(values.dtype):
+        numbers = values.to_numpy(dtype=np.float64, na_value=np.nan)
+        with np.errstate(invalid="ignore"):
+            big = np.abs(numbers) >= _EXACT_FLOAT
+        if big.any():
+            raise _rows_where(column, big, values, first_row, "too large to be exact as numbers",
+                              "Numbers above 9,007,199,254,740,992 lose digits (two ids could become one): "
+                              "store the ids as text.")
+        return
+    if values.dtype != object:
+        return
+    kind = pd.api.types.infer_dtype(values, skipna=True)
+    if kind in ("string", "empty", "integer"):
+        return
+    booleans = values.map(lambda v: isinstance(v, (bool, np.bool_))).to_numpy(dtype=bool)
+    if booleans.any():
+        raise _rows_where(column, booleans, values, first_row, "holding TRUE/FALSE instead of an id",
+                          "Fix those cells or remove the rows.")
+    nested = values.map(lambda v: isinstance(v, (list, tuple, dict, set, np.ndarray))).to_numpy(dtype=bool)
+    if nested.any():
+        raise _rows_where(column, nested, values, first_row, "holding a list or a record instead of an id",
+                          "Give one id per row (flatten the column first).")
+    big = values.map(lambda v: isinstance(v, (float, np.floating)) and abs(v) >= _EXACT_FLOAT).to_numpy(dtype=bool)
+    if big.any():
+        raise _rows_where(column, big, values, first_row, "too large to be exact as numbers",
+                          "Numbers above 9,007,199,254,740,992 lose digits (two ids could become one): "
+                          "store the ids as text.")
 
 
 def read_ids(values: pd.Series, column: str, first_row: int, sort: bool = True) -> tuple[np.ndarray, pd.Index]:
@@ -147,8 +205,14 @@ def read_ids(values: pd.Series, column: str, first_row: int, sort: bool = True) 
     DataError
         An id is an Excel error value such as ``#N/A``.
     """
+    _check_id_values(values, column, first_row)
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
     texts, merged = id_texts(pd.Index(uniques))
+    long = (texts.str.len() > EXCEL_CELL_CHARS).fillna(False).to_numpy(dtype=bool)
+    if long.any():
+        raise _bad_rows_error(column, f"longer than Excel's {EXCEL_CELL_CHARS:,} characters per cell", codes, long,
+                              np.asarray(texts, dtype=object), first_row,
+                              "Such ids would be cut short in Excel and could collide; shorten them.")
     present = texts.notna().to_numpy(dtype=bool)
     bad = (texts.isin(EXCEL_ERRORS) | texts.str.fullmatch(_UNKNOWN_ERROR.pattern)).fillna(False).to_numpy(
         dtype=bool) & present

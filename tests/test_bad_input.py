@@ -828,3 +828,47 @@ def test_file_name_with_brackets_is_that_file_not_a_glob(tmp_path):
     assert rfm_addin.rfm_table(str(path)).index.tolist() == ["a"]
     assert cli_main(["analyze", str(path), "-q"]) == 0
     assert (tmp_path / "sales[1]_rfm.xlsx").exists()
+
+
+# --------------------------------------------------------------------------- ids
+
+
+def test_number_and_text_of_the_same_order_id_are_one_order():
+    df = pd.DataFrame({"CustomerID": ["a", "a", "b"], "InvoiceNo": pd.Series([5001, "5001", 7], dtype=object),
+                       "InvoiceDate": pd.to_datetime(["2024-01-01", "2024-01-01", "2024-01-02"]),
+                       "Amount": [1.0, 1.0, 2.0]})
+    result = compute_rfm(df)
+    assert result.table["frequency"].tolist() == [1, 1]
+    assert result.quality.counts["duplicate_rows"] == 1            # the same line, once as a number
+    customers = frame(pd.Series([5001, "5001", " 5001 "], dtype=object), ["2024-01-01", "2024-01-02",
+                                                                          "2024-01-03"], [1.0, 2.0, 3.0])
+    assert compute_rfm(customers).table.index.tolist() == ["5001"]
+
+
+def test_true_false_cells_are_never_ids():
+    df = frame(pd.Series([1, True, "x"], dtype=object), ["2024-01-01"] * 3, [1.0, 1.0, 2.0])
+    with pytest.raises(RfmError, match=r"1 value holding TRUE/FALSE instead of an id \(row 3: True\)"):
+        compute_rfm(df)
+    with pytest.raises(RfmError, match="TRUE/FALSE values, not ids"):
+        compute_rfm(frame([True, False], ["2024-01-01"] * 2, [1.0, 1.0]))
+
+
+def test_float_ids_beyond_exact_integers_are_rejected_not_merged():
+    df = frame([1e20, 1e20 + 65536, 3.0], ["2024-01-01"] * 3, [1.0, 1.0, 2.0])
+    with pytest.raises(RfmError, match=r"2 values too large to be exact as numbers \(row 2: 1e\+20"):
+        compute_rfm(df)
+    assert compute_rfm(frame([2.0**53 - 1, 3.0], ["2024-01-01"] * 2, [1.0, 2.0])).table.index.tolist() == [
+        "3", "9007199254740991"]
+
+
+def test_nested_ids_get_a_clear_message():
+    df = frame(pd.Series([[1], {"id": 2}, "x"], dtype=object), ["2024-01-01"] * 3, [1.0, 1.0, 2.0])
+    with pytest.raises(RfmError, match="2 values holding a list or a record instead of an id"):
+        compute_rfm(df)
+
+
+def test_ids_longer_than_an_excel_cell_are_an_error():
+    df = frame(["a" * 40_000, "a" * 40_000 + "b", "c"], ["2024-01-01"] * 3, [1.0, 1.0, 2.0])
+    with pytest.raises(RfmError, match=r"2 values longer than Excel's 32,767 characters") as caught:
+        compute_rfm(df)
+    assert len(str(caught.value)) < 600                     # the ids are quoted cut short
