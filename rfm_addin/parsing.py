@@ -404,6 +404,11 @@ def serial_to_datetime(serials: np.ndarray, date_system: int = 1900) -> np.ndarr
     return base.astype("datetime64[ns]") + nanos.astype("timedelta64[ns]")
 
 
+#: A time of day followed by a UTC offset ("Z", "+02:00", "-0500"): the offset is dropped.
+_UTC_OFFSET = re.compile(r"^(.*\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?)\s*(?:Z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)$",
+                         re.IGNORECASE)
+
+
 def _parse_text_dates(texts: list[str], dayfirst: bool | None) -> tuple[pd.Series, str | None]:
     """Parse distinct date strings with one format for all of them.
 
@@ -411,6 +416,9 @@ def _parse_text_dates(texts: list[str], dayfirst: bool | None) -> tuple[pd.Serie
     day-first and a month-first format, the message explaining the ambiguity.
     """
     s = pd.Series(texts, dtype=object).str.strip()
+    # "2024-03-01T23:30:00+02:00": the local date and time as written (the offset is dropped,
+    # as for time-zone-aware datetimes), so summer and winter offsets mix freely.
+    s = s.str.replace(_UTC_OFFSET, r"\1", regex=True)
     iso = pd.to_datetime(s, format="ISO8601", errors="coerce")
     if iso.notna().all():
         return iso, None
@@ -435,6 +443,28 @@ def _parse_text_dates(texts: list[str], dayfirst: bool | None) -> tuple[pd.Serie
     return out, None
 
 
+#: The dates a datetime64[ns] holds (pandas' Timestamp.min and .max, whole days).
+_FIRST_STAMP = pd.Timestamp("1677-09-22")
+_LAST_STAMP = pd.Timestamp("2262-04-11")
+_FIRST_DATE = np.datetime64("1677-09-22")
+_LAST_DATE = np.datetime64("2262-04-11")
+
+
+def _serial(serial: float, date_system: int) -> tuple[np.datetime64, bool]:
+    """One Excel serial as datetime64[ns], and whether it lies outside :data:`_LAST_STAMP`."""
+    base = np.datetime64("1904-01-01") if date_system == 1904 else np.datetime64("1899-12-30")
+    days = serial if date_system == 1904 or serial >= 61 else serial + 1
+    if base + np.timedelta64(int(days), "D") > _LAST_DATE:
+        return np.datetime64("NaT", "ns"), True
+    return serial_to_datetime(np.array([serial]), date_system)[0], False
+
+
+def _out_of_range(column: str, mask: np.ndarray, values: pd.Series, first_row: int) -> DataError:
+    return _rows_where(column, mask, values, first_row, "outside the dates this tool can hold (1677-09-22 to "
+                       "2262-04-11)", "Check those rows: 9999-12-31 and 1900-01-00 are often placeholders for "
+                       "'no date'; remove them or give the real dates.")
+
+
 def read_dates(values: pd.Series, column: str, first_row: int, date_system: int = 1900,
                dayfirst: bool | None = None) -> np.ndarray:
     """Read a date column as datetime64[ns] (time zones dropped, local time kept).
@@ -455,14 +485,22 @@ def read_dates(values: pd.Series, column: str, first_row: int, date_system: int 
     """
     if date_system not in (1900, 1904):
         raise DataError(f"date_system must be 1900 or 1904, not {date_system!r}.")
+    if isinstance(values.dtype, pd.PeriodDtype):
+        raise DataError(f"Column {column!r} holds periods ({values.iloc[0]}), not dates: convert them first, e.g. "
+                        f"with .dt.to_timestamp().", column=column)
     if isinstance(values.dtype, pd.DatetimeTZDtype):
         values = values.dt.tz_localize(None)
     if pd.api.types.is_datetime64_any_dtype(values.dtype):
-        return values.to_numpy(dtype="datetime64[ns]")
+        native = values.to_numpy()
+        outside = ~np.isnat(native) & ((native < _FIRST_DATE) | (native > _LAST_DATE))
+        if outside.any():
+            raise _out_of_range(column, outside, values, first_row)
+        return native.astype("datetime64[ns]")
     if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
         values = values.astype(object)
 
     ambiguity: list[str] = []
+    outside_unique: list[int] = []
 
     def parse(uniques):
         out = np.full(len(uniques), np.datetime64("NaT"), dtype="datetime64[ns]")
@@ -473,21 +511,36 @@ def read_dates(values: pd.Series, column: str, first_row: int, date_system: int 
                 continue
             if isinstance(u, (bool, np.bool_)):
                 bad[i] = True
+            elif isinstance(u, pd.Period):
+                raise DataError(f"Column {column!r} holds periods ({u}), not dates: convert them first, e.g. "
+                                "with .dt.to_timestamp().", column=column)
             elif isinstance(u, (pd.Timestamp, np.datetime64)) or hasattr(u, "year"):
-                ts = pd.Timestamp(u)
+                try:
+                    ts = pd.Timestamp(u)
+                except (ValueError, TypeError, OverflowError):
+                    bad[i] = True
+                    continue
                 if pd.isna(ts):
                     bad[i] = True
+                    continue
+                ts = ts.tz_localize(None) if ts.tzinfo else ts
+                if not _FIRST_STAMP <= ts <= _LAST_STAMP:
+                    outside_unique.append(i)
                 else:
-                    out[i] = (ts.tz_localize(None) if ts.tzinfo else ts).to_datetime64()
+                    out[i] = ts.as_unit("ns").to_datetime64()
             elif isinstance(u, (int, float, np.integer, np.floating)):
                 if np.isfinite(u) and 1 <= u <= _MAX_SERIAL:
-                    out[i] = serial_to_datetime(np.array([u]), date_system)[0]
+                    out[i], outside = _serial(float(u), date_system)
+                    if outside:
+                        outside_unique.append(i)
                 else:
                     bad[i] = True
             elif isinstance(u, str):
                 t = u.strip()
                 if re.fullmatch(r"\d{1,7}(\.\d+)?", t) and not re.fullmatch(r"\d{8}", t) and 1 <= float(t) <= _MAX_SERIAL:
-                    out[i] = serial_to_datetime(np.array([float(t)]), date_system)[0]
+                    out[i], outside = _serial(float(t), date_system)
+                    if outside:
+                        outside_unique.append(i)
                 elif not is_excel_error(t):
                     texts.append(t)
                     text_idx.append(i)
@@ -507,6 +560,10 @@ def read_dates(values: pd.Series, column: str, first_row: int, date_system: int 
     codes, uniques, parsed, bad = _by_uniques(values, parse)
     if ambiguity:
         raise DataError(f"Column {column!r}: {ambiguity[0]}", column=column)
+    if outside_unique:
+        flagged = np.zeros(len(uniques), dtype=bool)
+        flagged[outside_unique] = True
+        raise _out_of_range(column, flagged[codes], values, first_row)
     if bad.any():
         raise _bad_rows_error(column, "not readable as a date", codes, bad, uniques, first_row,
                               "Use real dates, ISO text such as 2024-01-31, or Excel serial numbers.")

@@ -58,10 +58,22 @@ class RfmResult:
     frequency_basis: str
 
 
-def parse_as_of(as_of: object) -> pd.Timestamp | None:
-    """Read an ``as_of`` argument (date, datetime, ISO text) as a midnight Timestamp."""
+def parse_as_of(as_of: object, dayfirst: bool | None = None) -> pd.Timestamp | None:
+    """Read an ``as_of`` argument (date, datetime, text) as a midnight Timestamp.
+
+    Text is read by the same rules as a date column: ISO, or day-first / month-first as
+    ``dayfirst`` says; text that could be either ("03/04/2024") is an error without it.
+    """
     if as_of is None or (isinstance(as_of, str) and not as_of.strip()):
         return None
+    if isinstance(as_of, str):
+        try:
+            read = read_dates(pd.Series([as_of.strip()], dtype=object), "as_of", 1, dayfirst=dayfirst)
+        except DataError as exc:
+            if "day-first or month-first" in str(exc):
+                raise RfmError(f"as_of {as_of!r}: {str(exc).split(': ', 1)[-1]}") from exc
+            raise RfmError(f"as_of {as_of!r} is not a date; write it as YYYY-MM-DD.") from exc
+        return pd.Timestamp(read[0]).normalize()
     try:
         stamp = pd.Timestamp(as_of)
     except (ValueError, TypeError) as exc:
@@ -117,12 +129,13 @@ def compute_rfm(
 
     ``progress`` (a callable taking a short text) hears how long an engine has been working.
     """
+    stated_as_of = parse_as_of(as_of, dayfirst)
     if not isinstance(transactions, pd.DataFrame):
         from .sources import engine_rfm, is_engine_source, typed_csv_reading
 
         if is_engine_source(transactions, table, query,
                             csv_as_typed=typed_csv_reading(decimal, thousands, dayfirst)):
-            result = engine_rfm(transactions, customer, date, amount, order, as_of, keep, table=table,
+            result = engine_rfm(transactions, customer, date, amount, order, stated_as_of, keep, table=table,
                                 query=query, progress=progress)
             if result is not None:
                 return result
@@ -135,7 +148,6 @@ def compute_rfm(
         raise RfmError(f"thousands must be one of ',', '.', ' ', \"'\" and differ from decimal, not {thousands!r}.")
     cols = resolve_columns(frame.columns, customer, date, amount, order)
     keep_cols = resolve_keep(keep, list(frame.columns), cols.used)
-    stated_as_of = parse_as_of(as_of)
     report = QualityReport()
     n_read = len(frame)
     report.add("rows_read", "Rows read", n_read, "rows", "", always=True)

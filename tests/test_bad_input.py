@@ -872,3 +872,49 @@ def test_ids_longer_than_an_excel_cell_are_an_error():
     with pytest.raises(RfmError, match=r"2 values longer than Excel's 32,767 characters") as caught:
         compute_rfm(df)
     assert len(str(caught.value)) < 600                     # the ids are quoted cut short
+
+
+# --------------------------------------------------------------------------- dates
+
+
+@pytest.mark.parametrize("value", [pd.Timestamp("2024-01-01").to_pydatetime().replace(year=9999),
+                                   pd.Timestamp("2024-01-01").to_pydatetime().replace(year=1500),
+                                   2958465.0, "2958465"])
+def test_dates_outside_what_a_datetime_holds_are_rejected_with_the_row(value):
+    # Before: year 9999 wrapped to 1816 and 1500 to 2084 without a word.
+    df = frame(pd.Series(["a", "b"]), pd.Series([pd.Timestamp("2024-01-01").to_pydatetime(), value], dtype=object),
+               [1.0, 2.0])
+    with pytest.raises(RfmError, match=r"1 value outside the dates this tool can hold.*\(row 3: "):
+        compute_rfm(df)
+
+
+def test_typed_dates_in_another_unit_outside_the_range_are_rejected():
+    dates = pd.Series(np.array(["2024-01-01", "9999-12-31"], dtype="datetime64[us]"))
+    with pytest.raises(RfmError, match=r"outside the dates this tool can hold.*row 3"):
+        compute_rfm(frame(["a", "b"], dates, [1.0, 2.0]))
+
+
+def test_text_with_utc_offsets_keeps_the_local_date():
+    # 00:30 at +02:00 is the 2nd locally (the 1st in UTC); summer and winter offsets mix.
+    df = frame(["a", "b", "c"], ["2024-03-02T00:30:00+02:00", "2024-11-02T00:30:00+01:00", "2024-11-03T08:00Z"],
+               [1.0, 2.0, 3.0])
+    table = compute_rfm(df).table
+    assert table["last_purchase"].dt.strftime("%Y-%m-%d").tolist() == ["2024-03-02", "2024-11-02", "2024-11-03"]
+
+
+def test_as_of_text_follows_the_date_order_and_ambiguity_is_an_error(tmp_path, capsys):
+    df = frame(["a", "b"], ["2024-01-01", "2024-03-01"], [1.0, 2.0])
+    assert compute_rfm(df, as_of="03/04/2024", dayfirst=True).as_of == ts("2024-04-03")
+    assert compute_rfm(df, as_of="03/04/2024", dayfirst=False).as_of == ts("2024-03-04")
+    with pytest.raises(RfmError, match="could be day-first or month-first"):
+        compute_rfm(df, as_of="03/04/2024")
+    source = write_csv(tmp_path / "in.csv", HEADER + "a,2024-01-01,1\nb,2024-03-01,2\n")
+    assert cli_main(["analyze", str(source), "-q", "--as-of", "03/04/2024"]) == 2
+    assert "could be day-first or month-first" in capsys.readouterr().err
+    assert cli_main(["analyze", str(source), "-q", "--as-of", "03/04/2024", "--dayfirst"]) == 0
+
+
+def test_periods_get_a_clear_message():
+    df = frame(["a", "b"], pd.Series(pd.period_range("2024-01", periods=2, freq="M")), [1.0, 2.0])
+    with pytest.raises(RfmError, match=r"holds periods \(2024-01\), not dates"):
+        compute_rfm(df)

@@ -31,6 +31,7 @@ from typing import Any, Callable
 import pandas as pd
 
 from ..errors import RfmError
+from ..rfm import parse_as_of
 from ..layout import SheetSpec, TableSpec
 from ..validation import MAX_SEED
 from . import cell_values, convert
@@ -239,6 +240,7 @@ def parse_rows(rows: list[list], first_row: int = 1) -> Settings:
         A bad value, as "RFM Settings, row N: ...".
     """
     values: dict[str, Any] = {}
+    as_of_text: tuple[int, str] | None = None
     for i, row in enumerate(rows):
         if not row or convert.is_blank(row[0]):
             continue
@@ -246,12 +248,21 @@ def parse_rows(rows: list[list], first_row: int = 1) -> Settings:
         if setting is None:
             continue
         cell = row[1] if len(row) > 1 else None
+        if setting.key == "as_of" and isinstance(cell, str) and not convert.is_blank(cell):
+            as_of_text = (first_row + i, cell)      # read below, in the sheet's own date order
+            continue
         try:
             parsed = setting.parse(setting.label, cell)
         except RfmError as exc:
             raise RfmError(f"{SHEET_NAME}, row {first_row + i}: {exc}") from None
         if parsed is not None:
             values[setting.key] = parsed
+    if as_of_text is not None:
+        row_number, text = as_of_text
+        try:
+            values["as_of"] = parse_as_of(text, values.get("dayfirst"))
+        except RfmError as exc:
+            raise RfmError(f"{SHEET_NAME}, row {row_number}: {exc}") from None
     return Settings(**values)
 
 

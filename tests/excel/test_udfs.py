@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import inspect
 
+import pandas as pd
 import pytest
 
 from rfm_addin.excel import convert, udfs
@@ -253,3 +254,15 @@ def test_settings_seed_outside_range_is_named():
     with pytest.raises(RfmError, match="from 0 to 4294967295"):
         settings.parse_rows([["Setting", "Value"], ["Seed", 2.0**32]])
     assert settings.parse_rows([["Setting", "Value"], ["Seed", 2.0**32 - 1]]).seed == 2**32 - 1
+
+
+def test_settings_as_of_text_follows_the_sheets_date_order():
+    from rfm_addin.errors import RfmError
+    from rfm_addin.excel import settings
+
+    rows = [["Setting", "Value"], ["As-of date", "03/04/2024"], ["Date order", "day-first"]]
+    assert settings.parse_rows(rows).as_of == pd.Timestamp("2024-04-03")
+    rows[2][1] = "month-first"
+    assert settings.parse_rows(rows).as_of == pd.Timestamp("2024-03-04")
+    with pytest.raises(RfmError, match=r"RFM Settings, row 2: .*could be day-first or month-first"):
+        settings.parse_rows(rows[:2])
