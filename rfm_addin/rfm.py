@@ -85,6 +85,39 @@ def parse_as_of(as_of: object, dayfirst: bool | None = None) -> pd.Timestamp | N
     return stamp.normalize()
 
 
+#: What the customer cell of a totals row at the end of an export says (case and a colon ignored).
+TOTALS_WORDS = frozenset({"total", "totals", "grand total", "sum", "summe", "gesamt", "total général", "totaal"})
+
+
+def _totals_rows(cust_codes: np.ndarray, cust_ids: pd.Index) -> np.ndarray:
+    """The totals rows at the end of the data: the last rows, up to the last real customer,
+    whose customer cell is a totals word ("Total", "Grand Total", "Sum"); blank rows between
+    them are passed over. A customer called "Total" earlier in the data is a customer."""
+    mask = np.zeros(len(cust_codes), dtype=bool)
+    words = np.array([str(i).strip().rstrip(":").strip().casefold() in TOTALS_WORDS for i in cust_ids], dtype=bool)
+    if not words.any():
+        return mask
+    for i in range(len(cust_codes) - 1, -1, -1):
+        code = cust_codes[i]
+        if code < 0:
+            continue
+        if not words[code]:
+            break
+        mask[i] = True
+    return mask
+
+
+def _totals_amount(frame: pd.DataFrame, cols: ColumnMap, totals: np.ndarray, first_row: int, decimal: str,
+                   thousands: str | None) -> float | None:
+    """The amount of the totals rows, for the quality report (None when it is not a plain number)."""
+    if cols.amount is None:
+        return None
+    try:
+        return float(np.nansum(read_numbers(frame[cols.amount][totals], cols.amount, first_row, decimal, thousands)))
+    except RfmError:
+        return None
+
+
 def _missing_values_error(column: str, positions: np.ndarray, first_row: int, what: str) -> DataError:
     rows = [int(p) + first_row for p in positions[:5]]
     more = f" and {len(positions) - len(rows)} more" if len(positions) > len(rows) else ""
@@ -155,6 +188,14 @@ def compute_rfm(
         raise RfmError("The data has a header but no rows of transactions.")
 
     cust_codes, cust_ids = read_ids(frame[cols.customer], cols.customer, first_row)
+    totals = _totals_rows(cust_codes, cust_ids)
+    if totals.any():
+        total_amount = _totals_amount(frame, cols, totals, first_row, decimal, thousands)
+        frame = frame.copy()
+        frame.loc[totals, [c for c in cols.used if c != cols.customer]] = None
+        cust_codes = np.where(totals, -1, cust_codes)
+        report.add("totals_rows", "Totals rows at the end of the data", int(totals.sum()), "rows", "left out",
+                   amount=total_amount)
     dates = read_dates(frame[cols.date], cols.date, first_row, date_system, dayfirst)
     quantity = read_numbers(frame[cols.quantity], cols.quantity, first_row, decimal, thousands) if cols.quantity else None
     price = read_numbers(frame[cols.price], cols.price, first_row, decimal, thousands) \
@@ -174,12 +215,13 @@ def compute_rfm(
             blank &= np.isnan(extra)
     if order_codes is not None:
         blank &= order_codes < 0
+    blank &= ~totals
     report.add("blank_rows", "Blank rows skipped", int(blank.sum()), "rows", "skipped")
 
-    no_customer = (cust_codes < 0) & ~blank
+    no_customer = (cust_codes < 0) & ~blank & ~totals
     report.add("no_customer", "Rows without a customer id", int(no_customer.sum()), "rows", "dropped",
                amount=float(np.nansum(amounts[no_customer])))
-    rows = ~blank & ~no_customer
+    rows = ~blank & ~no_customer & ~totals
     for values, column, what in ((np.isnat(dates), cols.date, "the date"),
                                  (np.isnan(amounts), cols.amount or f"{cols.quantity} x {cols.price}", "the amount")):
         missing = np.flatnonzero(values & rows)

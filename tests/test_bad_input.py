@@ -918,3 +918,23 @@ def test_periods_get_a_clear_message():
     df = frame(["a", "b"], pd.Series(pd.period_range("2024-01", periods=2, freq="M")), [1.0, 2.0])
     with pytest.raises(RfmError, match=r"holds periods \(2024-01\), not dates"):
         compute_rfm(df)
+
+
+# --------------------------------------------------------------------------- totals rows
+
+
+def test_totals_rows_at_the_end_are_left_out_and_counted(tmp_path):
+    text = (HEADER + "a,2024-01-01,10\nb,2024-01-02,5\n,,\nTotal,,15\nGrand Total:,,\"$15.00\"\n")
+    result = compute_rfm(str(write_csv(tmp_path / "in.csv", text)))
+    assert result.table.index.tolist() == ["a", "b"]
+    assert result.quality.counts["totals_rows"] == 2 and result.quality.counts["totals_rows_amount"] == 30.0
+    assert result.quality.counts["blank_rows"] == 1
+    line = result.quality.to_frame().set_index("check").loc["Totals rows at the end of the data"]
+    assert (line["count"], line["treatment"]) == (2, "left out")
+
+
+def test_a_customer_called_total_before_other_customers_is_a_customer():
+    df = frame(["Total", "b", "SUM"], ["2024-01-01", "2024-01-02", "2024-01-03"], [10.0, 5.0, 15.0])
+    result = compute_rfm(df)
+    assert result.table.index.tolist() == ["Total", "b"]            # only the last row is a totals row
+    assert result.quality.counts["totals_rows"] == 1
