@@ -601,3 +601,19 @@ def test_text_columns_outside_rfm_are_compared_by_hash_in_duckdb(con):
     assert got.quality.counts["duplicate_rows"] == expected.quality.counts["duplicate_rows"] == 1
     assert got.table.loc["7", "monetary"] == pytest.approx(5.0)
     assert got.table.loc["7", "Country"] == "UK"
+
+
+def test_csv_folder_files_with_columns_in_different_orders_are_matched_by_name(tmp_path):
+    (tmp_path / "one.csv").write_text("Customer,Date,Amount\na,2024-01-01,10\nb,2024-01-02,5\n")
+    (tmp_path / "two.csv").write_text("Amount,Customer,Date\n7,c,2024-01-03\n3,a,2024-01-05\n")
+    table = rfm_addin.rfm_table(str(tmp_path))
+    assert table["monetary"].to_dict() == {"a": 13.0, "b": 5.0, "c": 7.0}
+    assert table["frequency"].to_dict() == {"a": 2, "b": 1, "c": 1}
+
+
+def test_parquet_folder_files_with_columns_in_different_orders_are_matched_by_name(tmp_path):
+    dates = pd.to_datetime(["2024-01-01", "2024-01-02"])
+    pd.DataFrame({"Customer": ["a", "b"], "Date": dates, "Amount": [10.0, 5.0]}).to_parquet(tmp_path / "1.parquet")
+    pd.DataFrame({"Amount": [7.0], "Date": dates[:1], "Customer": ["a"]}).to_parquet(tmp_path / "2.parquet")
+    table = rfm_addin.rfm_table(str(tmp_path))
+    assert table["monetary"].to_dict() == {"a": 17.0, "b": 5.0}

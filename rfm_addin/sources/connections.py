@@ -349,10 +349,12 @@ def read_files(files: list[str], kind: str, text_columns: list[str] | None = Non
     where = files[0] if len(files) == 1 else f"{len(files)} {kind} files ({files[0]} ...)"
     try:
         if kind == "parquet":
-            t = con.read_parquet(files)
+            t = con.read_parquet(files, **({"union_by_name": True} if len(files) > 1 else {}))
         else:
             types = {c: "VARCHAR" for c in (text_columns or [])}
-            t = con.read_csv(files, **({"types": types} if types else {}))
+            # Files of a folder may list their columns in different orders: match them by name.
+            options = {"union_by_name": True} if len(files) > 1 else {}
+            t = con.read_csv(files, **options, **({"types": types} if types else {}))
     except Exception as exc:
         con.disconnect()
         hint = (" DuckDB reads CSV files in UTF-8: save the file as \"CSV UTF-8\" (or as Parquet)."
