@@ -617,3 +617,14 @@ def test_parquet_folder_files_with_columns_in_different_orders_are_matched_by_na
     pd.DataFrame({"Amount": [7.0], "Date": dates[:1], "Customer": ["a"]}).to_parquet(tmp_path / "2.parquet")
     table = rfm_addin.rfm_table(str(tmp_path))
     assert table["monetary"].to_dict() == {"a": 17.0, "b": 5.0}
+
+
+def test_time_zone_aware_parquet_gives_the_local_dates_of_the_dataframe_path(tmp_path):
+    # 00:30 in Berlin on 2024-03-02 is 23:30 UTC on the 1st; both paths must say the 2nd.
+    stamps = pd.to_datetime(["2024-03-01 23:30", "2024-03-02 00:30", "2024-06-01 23:30"]).tz_localize("Europe/Berlin")
+    frame_ = pd.DataFrame({"Customer": ["a", "b", "c"], "Date": stamps, "Amount": [1.0, 2.0, 3.0]})
+    frame_.to_parquet(tmp_path / "tz.parquet")
+    expected = rfm.compute_rfm(frame_)
+    got = rfm.compute_rfm(str(tmp_path / "tz.parquet"))
+    assert_same_result(expected, got)
+    assert got.table["last_purchase"].dt.strftime("%Y-%m-%d").tolist() == ["2024-03-01", "2024-03-02", "2024-06-01"]

@@ -342,6 +342,40 @@ def _kind(path: str) -> str | None:
     return None
 
 
+def parquet_time_zones(path: str) -> dict[str, str]:
+    """Time zones of a Parquet file's zoned timestamp columns ("Europe/Berlin"), by column.
+
+    DuckDB reads every zoned timestamp as UTC, which loses the zone the file was written
+    in; the file's Arrow schema still has it.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    zones = {}
+    for field in pq.read_schema(path):
+        zone = getattr(field.type, "tz", None) if pa.types.is_timestamp(field.type) else None
+        if zone and zone.upper() not in ("UTC", "Z", "+00:00", "ETC/UTC"):
+            zones[field.name] = zone
+    return zones
+
+
+def local_times(t: Any, zones: dict[str, str]) -> Any:
+    """Zoned timestamp columns as the local date and time of their zone, as the DataFrame
+    path reads them (pandas' tz_localize(None)): 00:30 in Berlin stays on its own day."""
+    if not zones:
+        return t
+    import ibis
+    import ibis.expr.datatypes as dt
+
+    def timezone(zone, stamp):  # DuckDB's and PostgreSQL's timezone(zone, timestamptz)
+        ...
+
+    timezone.__annotations__ = {"zone": dt.string, "stamp": dt.Timestamp(timezone="UTC"), "return": dt.Timestamp()}
+    convert = ibis.udf.scalar.builtin(timezone, name="timezone")
+    present = {name: zone for name, zone in zones.items() if name in t.columns}
+    return t.mutate(**{name: convert(zone, t[name]) for name, zone in present.items()})
+
+
 def read_files(files: list[str], kind: str, text_columns: list[str] | None = None) -> tuple[Any, Any, str]:
     """An in-memory DuckDB connection and the Ibis table over the files."""
     ibis = require_ibis("sql", "duckdb")
@@ -350,6 +384,7 @@ def read_files(files: list[str], kind: str, text_columns: list[str] | None = Non
     try:
         if kind == "parquet":
             t = con.read_parquet(files, **({"union_by_name": True} if len(files) > 1 else {}))
+            t = local_times(t, parquet_time_zones(files[0]))
         else:
             types = {c: "VARCHAR" for c in (text_columns or [])}
             # Files of a folder may list their columns in different orders: match them by name.
