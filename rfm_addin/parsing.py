@@ -12,6 +12,7 @@ as in the source: ``first_row`` is the row number of the first data row) and the
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
@@ -53,6 +54,21 @@ def _is_blank_value(value: object) -> bool:
     return False
 
 
+@dataclass(frozen=True)
+class SourceRows:
+    """The source line of each data row, where lines are not consecutive (a quoted CSV
+    field that spans lines): ``lines[i]`` is the line number of data row ``i``."""
+
+    lines: np.ndarray
+
+
+def source_row(first_row: "int | SourceRows", position: int) -> int:
+    """The row number, as in the source, of the data row at ``position`` (0-based)."""
+    if isinstance(first_row, SourceRows):
+        return int(first_row.lines[int(position)])
+    return int(position) + first_row
+
+
 def _shown(value: object, limit: int = 60) -> str:
     """A value as quoted in a message, cut short when long (an id of 40,000 characters)."""
     text = repr(value)
@@ -63,7 +79,7 @@ def _bad_rows_error(column: str, what: str, codes: np.ndarray, bad_unique: np.nd
                     uniques: np.ndarray, first_row: int, hint: str = "") -> DataError:
     """Build the error for values whose distinct-value index is flagged in ``bad_unique``."""
     positions = np.flatnonzero(bad_unique[codes])
-    rows = [int(p) + first_row for p in positions[:_MAX_LISTED]]
+    rows = [source_row(first_row, p) for p in positions[:_MAX_LISTED]]
     listed = ", ".join(f"row {r}: {_shown(uniques[codes[p]])}" for r, p in zip(rows, positions))
     more = f" and {len(positions) - len(rows)} more" if len(positions) > len(rows) else ""
     return DataError(
@@ -144,7 +160,7 @@ def _rows_where(column: str, mask: np.ndarray, values: pd.Series, first_row: int
                 hint: str) -> DataError:
     positions = np.flatnonzero(mask)
     shown = values.to_numpy(dtype=object)
-    rows = [int(p) + first_row for p in positions[:_MAX_LISTED]]
+    rows = [source_row(first_row, p) for p in positions[:_MAX_LISTED]]
     listed = ", ".join(f"row {r}: {_shown(shown[p])}" for r, p in zip(rows, positions))
     more = f" and {len(positions) - len(rows)} more" if len(positions) > len(rows) else ""
     return DataError(f"Column {column!r}: {len(positions)} value{'s' if len(positions) != 1 else ''} {what} "
@@ -331,7 +347,7 @@ def read_numbers(values: pd.Series, column: str, first_row: int, decimal: str = 
         bad = np.isinf(numbers)
         if bad.any():
             positions = np.flatnonzero(bad)
-            rows = [int(p) + first_row for p in positions[:_MAX_LISTED]]
+            rows = [source_row(first_row, p) for p in positions[:_MAX_LISTED]]
             raise DataError(f"Column {column!r}: infinite values (rows {', '.join(map(str, rows))}).",
                             column=column, rows=rows)
         return numbers
@@ -373,7 +389,7 @@ def _check_one_currency(column: str, codes: np.ndarray, uniques: np.ndarray, fir
     examples = []
     for symbol in found:
         position = int(np.flatnonzero(symbols[codes] == symbol)[0])
-        examples.append(f"{symbol} (row {position + first_row}: {uniques[codes[position]]!r})")
+        examples.append(f"{symbol} (row {source_row(first_row, position)}: {uniques[codes[position]]!r})")
     raise DataError(f"Column {column!r} holds amounts in {len(found)} currencies: {', '.join(examples)}. "
                     "Convert them to one currency first; adding them up would mix currencies.", column=column)
 

@@ -15,9 +15,11 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from .errors import RfmError
+from .parsing import SourceRows
 
 
 @dataclass
@@ -28,8 +30,9 @@ class Transactions:
     ----------
     frame : DataFrame
         The rows, every column as the file holds it.
-    first_row : int
-        Row (line) number of the first data row, for messages.
+    first_row : int or SourceRows
+        Row (line) number of the first data row, for messages; the line of every data row
+        when a quoted CSV field spans lines (:class:`rfm_addin.parsing.SourceRows`).
     date_system : int
         1900, or 1904 for workbooks using the Mac 1904 date system.
     source : str
@@ -37,7 +40,7 @@ class Transactions:
     """
 
     frame: pd.DataFrame
-    first_row: int = 2
+    first_row: int | SourceRows = 2
     date_system: int = 1900
     source: str = ""
 
@@ -104,7 +107,22 @@ def read_csv(path: Path) -> Transactions:
                             skip_blank_lines=False, quoting=csv.QUOTE_MINIMAL)
     except pd.errors.ParserError as exc:
         raise RfmError(f"{path.name} is not a readable CSV file: {exc}") from exc
-    return Transactions(frame=frame, first_row=2, source=str(path))
+    return Transactions(frame=frame, first_row=_record_lines(text, separator, len(frame)), source=str(path))
+
+
+def _record_lines(text: str, separator: str, n_records: int) -> "int | SourceRows":
+    """Line 2 for the first record when every record is one line; else the line of each
+    record (a quoted field with line breaks spans several lines)."""
+    lines = text.count("\n") + (0 if text.endswith("\n") else 1)
+    if lines <= n_records + 1 or '"' not in text:
+        return 2
+    reader = csv.reader(io.StringIO(text), delimiter=separator)
+    next(reader, None)
+    starts, line = [], reader.line_num
+    for _ in reader:
+        starts.append(line + 1)
+        line = reader.line_num
+    return SourceRows(np.asarray(starts[:n_records], dtype=np.int64)) if len(starts) >= n_records else 2
 
 
 def asks_full_calculation(workbook_xml: str) -> bool:

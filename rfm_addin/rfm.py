@@ -28,7 +28,7 @@ import pandas as pd
 
 from .columns import RFM_COLUMNS, ColumnMap, resolve_columns, resolve_keep  # noqa: F401 (RFM_COLUMNS re-exported)
 from .errors import DataError, RfmError
-from .parsing import read_dates, read_ids, read_numbers
+from .parsing import read_dates, read_ids, read_numbers, source_row
 from .quality import QualityReport
 
 
@@ -119,7 +119,7 @@ def _totals_amount(frame: pd.DataFrame, cols: ColumnMap, totals: np.ndarray, fir
 
 
 def _missing_values_error(column: str, positions: np.ndarray, first_row: int, what: str) -> DataError:
-    rows = [int(p) + first_row for p in positions[:5]]
+    rows = [source_row(first_row, p) for p in positions[:5]]
     more = f" and {len(positions) - len(rows)} more" if len(positions) > len(rows) else ""
     plural = len(positions) > 1
     return DataError(f"Column {column!r}: {what} is empty in {len(positions)} row{'s' if plural else ''} "

@@ -938,3 +938,13 @@ def test_a_customer_called_total_before_other_customers_is_a_customer():
     result = compute_rfm(df)
     assert result.table.index.tolist() == ["Total", "b"]            # only the last row is a totals row
     assert result.quality.counts["totals_rows"] == 1
+
+
+def test_row_numbers_are_file_lines_after_a_quoted_field_with_line_breaks(tmp_path):
+    text = ('CustomerID,InvoiceDate,Amount,Note\na,2024-01-01,10,"two\nlines"\n'
+            'b,2024-01-02,5,"three\nmore\nlines"\nc,2024-01-03,oops,y\n')
+    with pytest.raises(RfmError, match=r"row 7: 'oops'"):        # header 1, a 2-3, b 4-6, c 7
+        rfm_addin.rfm_table(str(write_csv(tmp_path / "in.csv", text)))
+    plain = HEADER + "a,2024-01-01,10\nb,2024-01-02,oops\n"
+    with pytest.raises(RfmError, match=r"row 3: 'oops'"):
+        rfm_addin.rfm_table(str(write_csv(tmp_path / "plain.csv", plain)))
