@@ -69,7 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("analyze", help="analyse transactions from a file, a folder or glob of files, or a database")
     run.add_argument("input", nargs="?", default=None,
                      help="transactions: a .csv, .xlsx, .xlsm or .parquet file, a glob such as "
-                          "'transactions/*.parquet', or a folder of Parquet/CSV files (aggregated by DuckDB)")
+                          "'transactions/*.parquet', or a folder of Parquet/CSV files (large ones aggregated by DuckDB)")
     run.add_argument("-o", "--output", help="workbook to write (default: INPUT_rfm.xlsx beside the input; "
                                             "with --db: rfm_TABLE.xlsx here)")
     db = run.add_argument_group("database (pip install \"rfm-addin[sql]\"); the aggregation runs in the database")

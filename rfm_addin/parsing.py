@@ -56,16 +56,20 @@ def _is_blank_value(value: object) -> bool:
 
 @dataclass(frozen=True)
 class SourceRows:
-    """The source line of each data row, where lines are not consecutive (a quoted CSV
-    field that spans lines): ``lines[i]`` is the line number of data row ``i``."""
+    """The source line of each data row, where lines are not consecutive: ``lines[i]`` is
+    the line of data row ``i`` (a quoted CSV field spans lines), and ``files[i]`` its file
+    when the rows come from several files."""
 
     lines: np.ndarray
+    files: np.ndarray | None = None
 
 
-def source_row(first_row: "int | SourceRows", position: int) -> int:
-    """The row number, as in the source, of the data row at ``position`` (0-based)."""
+def source_row(first_row: "int | SourceRows", position: int) -> int | str:
+    """The row number, as in the source, of the data row at ``position`` (0-based); with
+    several files, "7 of two.csv"."""
     if isinstance(first_row, SourceRows):
-        return int(first_row.lines[int(position)])
+        line = int(first_row.lines[int(position)])
+        return line if first_row.files is None else f"{line} of {first_row.files[int(position)]}"
     return int(position) + first_row
 
 

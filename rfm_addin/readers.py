@@ -193,6 +193,37 @@ def read_excel(path: Path, sheet: str | None = None) -> Transactions:
     return Transactions(frame=frame, first_row=header_row + 1, date_system=date_system, source=str(path))
 
 
+def read_csv_files(files: list[str]) -> Transactions:
+    """Several CSV files (a folder or a glob) as one table, columns matched by name.
+
+    Every file is read as :func:`read_csv` reads one; rows are numbered "line of file".
+
+    Raises
+    ------
+    RfmError
+        The files do not have the same columns (the message names the first that differs).
+    """
+    parts = [read_csv(Path(f)) for f in files]
+    first = list(parts[0].frame.columns)
+    lines, names = [], []
+    for path, part in zip(files, parts):
+        columns = list(part.frame.columns)
+        if set(columns) != set(first):
+            missing = sorted(set(first) - set(columns))
+            extra = sorted(set(columns) - set(first))
+            raise RfmError(f"{Path(path).name} does not have the columns of {Path(files[0]).name}"
+                           f"{': it lacks ' + ', '.join(map(repr, missing)) if missing else ''}"
+                           f"{(' and' if missing else ':') + ' it adds ' + ', '.join(map(repr, extra)) if extra else ''}"
+                           ". Give the files of one folder the same columns.")
+        n = len(part.frame)
+        rows = part.first_row
+        lines.append(rows.lines if isinstance(rows, SourceRows) else np.arange(rows, rows + n))
+        names.append(np.full(n, Path(path).name, dtype=object))
+    frame = pd.concat([p.frame[first] for p in parts], ignore_index=True)
+    return Transactions(frame=frame, first_row=SourceRows(np.concatenate(lines), np.concatenate(names)),
+                        source=str(files[0]))
+
+
 def read_transactions(path: str | os.PathLike, sheet: str | None = None) -> Transactions:
     """Read a CSV, XLSX/XLSM or Parquet file of transactions.
 
@@ -202,6 +233,12 @@ def read_transactions(path: str | os.PathLike, sheet: str | None = None) -> Tran
         Missing, empty or unreadable file, or an unsupported extension.
     """
     path = Path(path).expanduser()
+    if not path.is_file() and (path.is_dir() or any(ch in str(path) for ch in "*?[")):
+        from .sources.connections import expand_path
+
+        found = expand_path(path)
+        if found is not None and found[1] == "csv":
+            return read_csv_files(found[0])
     if not path.exists():
         raise RfmError(f"File not found: {str(path)!r}.")
     if path.is_dir():

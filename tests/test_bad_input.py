@@ -948,3 +948,35 @@ def test_row_numbers_are_file_lines_after_a_quoted_field_with_line_breaks(tmp_pa
     plain = HEADER + "a,2024-01-01,10\nb,2024-01-02,oops\n"
     with pytest.raises(RfmError, match=r"row 3: 'oops'"):
         rfm_addin.rfm_table(str(write_csv(tmp_path / "plain.csv", plain)))
+
+
+# --------------------------------------------------------------------------- CSV folders
+
+
+def test_csv_folder_dates_follow_the_rules_of_one_file(tmp_path, capsys):
+    # DuckDB guessed day-first for the second file without a word; now as in one file.
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    write_csv(folder / "one.csv", "Customer,Date,Amount\na,2024-01-01,10\nb,2024-01-02,5\n")
+    write_csv(folder / "two.csv", "Amount,Customer,Date\n7,c,05/01/2024\n3,a,06/01/2024\n")
+    with pytest.raises(RfmError, match="could be day-first or month-first"):
+        rfm_addin.rfm_table(str(folder))
+    table = rfm_addin.rfm_table(str(folder), dayfirst=False)
+    assert table["last_purchase"].dt.strftime("%Y-%m-%d").to_dict() == {"a": "2024-06-01", "b": "2024-01-02",
+                                                                        "c": "2024-05-01"}
+    assert table["monetary"].to_dict() == {"a": 13.0, "b": 5.0, "c": 7.0}
+    assert cli_main(["analyze", str(folder), "-q"]) == 2
+    assert "could be day-first or month-first" in capsys.readouterr().err
+
+
+def test_csv_folder_messages_name_the_file_and_its_line(tmp_path):
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    write_csv(folder / "one.csv", HEADER + "a,2024-01-01,10\n")
+    write_csv(folder / "two.csv", HEADER + "b,2024-01-02,5\nc,2024-01-03,oops\n")
+    with pytest.raises(RfmError, match=r"row 3 of two.csv: 'oops'"):
+        rfm_addin.rfm_table(str(folder))
+    write_csv(folder / "two.csv", "CustomerID,InvoiceDate,Total\nb,2024-01-02,5\n")
+    with pytest.raises(RfmError, match=r"two.csv does not have the columns of one.csv: it lacks 'Amount' and it "
+                                       r"adds 'Total'"):
+        rfm_addin.rfm_table(str(folder))

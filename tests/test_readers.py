@@ -249,11 +249,12 @@ def test_csv_of_only_newlines_is_empty(tmp_path):
 
 
 def test_folder(tmp_path):
+    # A folder is read as its CSV files (tests/test_bad_input.py); an empty one says so.
     folder = tmp_path / "data.csv"
     folder.mkdir()
     with pytest.raises(RfmError) as info:
         rfm_addin.read_transactions(folder)
-    assert str(info.value) == f"{str(folder)!r} is a folder; give a CSV, XLSX or Parquet file."
+    assert str(info.value) == f"The folder {str(folder)!r} holds no .parquet or .csv files."
 
 
 def test_rfm_table_rejects_other_types():

@@ -85,10 +85,23 @@ def is_engine_source(transactions: Any, table: str | None = None, query: str | N
         if os.path.isfile(text):
             return _single_file_fits(text, csv_as_typed)
         if any(ch in text for ch in "*?[") or os.path.isdir(text):
-            return True
+            return not _small_csv_files(text)
         if isinstance(transactions, str) and named_url(text):
             return True
     return False
+
+
+def _small_csv_files(path: str) -> bool:
+    """True for a folder or glob of CSV files under :data:`CSV_ENGINE_BYTES` in all: the
+    DataFrame reader reads them, with the same rules as one file (encodings, date order and
+    its ambiguity, row numbers), as it reads a single CSV file of that size."""
+    try:
+        found = expand_path(path)
+    except RfmError:
+        return False
+    if found is None or found[1] != "csv":
+        return False
+    return sum(os.path.getsize(f) for f in found[0]) < CSV_ENGINE_BYTES
 
 
 def _single_file_fits(path: str, csv_as_typed: bool = True) -> bool:
