@@ -15,6 +15,7 @@ from .analysis import Analysis, analyze
 from .clustering import ClusterResult, choose_k, cluster
 from .demo import demo_transactions
 from .errors import ColumnError, DataError, RfmError
+from .lapse import LapseThreshold, lapse_threshold
 from .profiles import profile
 from .readers import read_transactions
 from .rfm import rfm_table
@@ -24,5 +25,5 @@ from .segments import DEFAULT_SEGMENTS, segment
 __all__ = [
     "__version__", "Analysis", "analyze", "ClusterResult", "choose_k", "cluster", "demo_transactions",
     "ColumnError", "DataError", "RfmError", "profile", "read_transactions", "rfm_table", "fit_binning",
-    "score", "thresholds", "DEFAULT_SEGMENTS", "segment",
+    "score", "thresholds", "DEFAULT_SEGMENTS", "segment", "LapseThreshold", "lapse_threshold",
 ]

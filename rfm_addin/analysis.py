@@ -10,11 +10,14 @@ import os
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
+import numpy as np
 import pandas as pd
 
 from .clustering import K_SELECTION_COLUMNS, SILHOUETTE_SAMPLE, ClusterResult, TooFewCustomers, cluster
+from .describe import nouns_for
 from .insights import build_insights
 from .profiles import PROFILE_COLUMNS, profile
+from .ranges import segment_ranges
 from .rfm import RfmResult, compute_rfm
 from .scoring import score, thresholds
 from .segments import rules_used, segment
@@ -48,6 +51,8 @@ class Analysis:
         The parameters used, for the record.
     rules : DataFrame
         The segment rules used.
+    cluster_segments : DataFrame
+        Per cluster, the share of its customers in each segment (:func:`segment_mix`).
     """
 
     customers: pd.DataFrame
@@ -60,6 +65,7 @@ class Analysis:
     as_of: pd.Timestamp
     parameters: dict = field(default_factory=dict)
     rules: pd.DataFrame = field(default_factory=pd.DataFrame)
+    cluster_segments: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def to_excel(self, path: str | os.PathLike) -> str:
         """Write the results workbook (one sheet and named Excel Table per result).
@@ -75,6 +81,41 @@ class Analysis:
         from .writers.xlsx import write_analysis
 
         return write_analysis(self, path)
+
+
+#: The columns of a cluster profile besides :data:`PROFILE_COLUMNS`.
+CLUSTER_COLUMNS = ["cluster_name", "stability", "jaccard"]
+
+
+def cluster_table(table: pd.DataFrame, clusters: ClusterResult) -> pd.DataFrame:
+    """The profile per cluster (1..k): name, stability word and Jaccard, the profile columns
+    and the recommended action (empty with these columns when clustering was skipped)."""
+    if not clusters.k:
+        return pd.DataFrame(columns=[*CLUSTER_COLUMNS, *PROFILE_COLUMNS, "action"],
+                            index=pd.Index([], name="cluster", dtype="int64"))
+    frame = profile(table, clusters.labels.rename("cluster"))
+    frame.index.name = "cluster"
+    frame.insert(0, "cluster_name", clusters.names)
+    if len(clusters.stability):
+        frame.insert(1, "stability", clusters.stability["stability"])
+        frame.insert(2, "jaccard", clusters.stability["jaccard"])
+    frame["action"] = clusters.actions
+    return frame
+
+
+def segment_mix(customers: pd.DataFrame, rules: pd.DataFrame) -> pd.DataFrame:
+    """Share of each segment (columns, in rule-table order, empty ones kept) per cluster
+    (rows): the two views read together. Empty when there are no clusters."""
+    labelled = customers.loc[customers["cluster"].notna()]
+    order = list(dict.fromkeys(rules["segment"]))
+    if labelled.empty:
+        return pd.DataFrame(columns=["cluster_name", *order], index=pd.Index([], name="cluster", dtype="int64"))
+    counts = pd.crosstab(labelled["cluster"].astype(np.int64), labelled["segment"]).reindex(columns=order, fill_value=0)
+    shares = counts.div(counts.sum(axis=1), axis=0)
+    shares.index.name = "cluster"
+    shares.columns.name = None
+    shares.insert(0, "cluster_name", labelled.groupby(labelled["cluster"].astype(np.int64))["cluster_name"].first())
+    return shares
 
 
 def _no_clusters(table: pd.DataFrame, reason: str) -> ClusterResult:
@@ -139,8 +180,8 @@ def analyze(
     segmented = segment(scored, rules=rules, bins=bins)
     say("Clustering")
     try:
-        clusters = cluster(table, k=k, weights=weights, random_state=random_state, k_range=k_range, bins=bins,
-                           method=method, rules=rules, sample_size=sample_size, progress=say)
+        clusters = cluster(table, k=k, weights=weights, random_state=random_state, k_range=k_range,
+                           sample_size=sample_size, frequency_basis=base.frequency_basis, progress=say)
     except TooFewCustomers as exc:
         if k is not None:
             raise
@@ -148,17 +189,15 @@ def analyze(
     customers = segmented.assign(cluster=clusters.labels, cluster_name=clusters.named_labels)
     say("Profiling segments and clusters")
     rule_table = rules_used(rules)
+    score_thresholds = thresholds(table, bins=bins, method=method, frequency_basis=base.frequency_basis)
     summary = profile(customers, "segment").sort_values("revenue", ascending=False, kind="stable")
+    summary["ranges"] = segment_ranges(customers, score_thresholds, nouns_for(base.frequency_basis))
     texts = rule_table.drop_duplicates("segment").set_index("segment")[["description", "action"]]
     summary = summary.join(texts, how="left")
-    if clusters.k:
-        cluster_profile = profile(customers, "cluster")
-        cluster_profile.insert(0, "cluster_name", clusters.names)
-    else:
-        cluster_profile = pd.DataFrame(columns=["cluster_name", *PROFILE_COLUMNS],
-                                       index=pd.Index([], name="cluster", dtype="int64"))
-    insights = build_insights(customers, summary, cluster_profile, clusters.k_selection, base.as_of,
-                              base.frequency_basis)
+    cluster_profile = cluster_table(customers, clusters)
+    insights = build_insights(customers, summary, cluster_profile, clusters, as_of=base.as_of,
+                              frequency_basis=base.frequency_basis, rules=rule_table, thresholds=score_thresholds,
+                              bins=bins)
     parameters = {
         "as_of": base.as_of, "customer": base.columns.customer, "date": base.columns.date,
         "amount": base.columns.amount or f"{base.columns.quantity} x {base.columns.price}",
@@ -166,7 +205,7 @@ def analyze(
         "weights": tuple(weights), "k": clusters.k, "k_range": f"{min(k_range)}..{max(k_range)}",
         "random_state": random_state,
     }
-    return Analysis(customers=customers, thresholds=thresholds(table, bins=bins, method=method),
+    return Analysis(customers=customers, thresholds=score_thresholds,
                     segment_summary=summary, cluster_profile=cluster_profile, k_selection=clusters.k_selection,
                     quality=base.quality.to_frame(), insights=insights, as_of=base.as_of, parameters=parameters,
-                    rules=rule_table)
+                    rules=rule_table, cluster_segments=segment_mix(customers, rule_table))

@@ -132,7 +132,7 @@ def _analysis_options(parser: argparse.ArgumentParser, with_columns: bool = True
     opts.add_argument("--weights", type=_weights, default=(1, 1, 1), help="weights of R,F,M (default 1,1,1)")
     opts.add_argument("--k", type=int, default=None, help="number of clusters (default: chosen by the elbow)")
     opts.add_argument("--k-range", type=_k_range, default=range(2, 11), help="k values tried (default 2..10)")
-    opts.add_argument("--seed", type=int, default=0, help="random seed for K-Means (default 0)")
+    opts.add_argument("--seed", type=int, default=0, help="seed of the silhouette and cluster-stability samples (default 0)")
     opts.add_argument("--export-segments", metavar="DIR",
                       help="also write one CSV per segment (customer id, kept columns, scores) into DIR")
     opts.add_argument("-q", "--quiet", action="store_true", help="no progress and no summary")

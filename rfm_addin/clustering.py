@@ -21,20 +21,29 @@ import numpy as np
 import pandas as pd
 
 from .errors import RfmError
-from .scoring import fit_binning
-from .segments import segment_of
 from .validation import check_customer_table, check_seed, check_weights
 
 #: Customers sampled for the silhouette (measured: see README, "Choosing k").
 SILHOUETTE_SAMPLE = 3000
-#: K-Means restarts per k tried while choosing k (k-means++ seeding), seeded from ``random_state``.
+#: K-Means restarts per k tried while choosing k (k-means++ seeding).
 N_INIT = 1
-#: Restarts and tolerance of the final fit at the chosen (or given) k. Measured (benchmarks/README.md),
-#: lowest adjusted Rand index between the labels of seeds 0..9: CDNOW k = 5, 0.51 with one start,
-#: 0.995 with 3 or 10 restarts at tol = 1e-6; demo data of 5,000 customers k = 4, 0.56 with 3 restarts,
-#: 1.0 with 10. Ten restarts at one k cost less than this machine's noise at 25,000 customers.
+#: Restarts and tolerance of the final fit at the chosen (or given) k.
 FINAL_N_INIT = 10
 FINAL_TOL = 1e-6
+#: The seed of every K-Means start (sweep and final fit), over the customers in a canonical order.
+#: The clusters are a property of the data, not of ``random_state`` nor of the order of the rows:
+#: measured (benchmarks/README.md), on the default demo data 500 seeded k-means++ starts at k = 5 find
+#: more than 60 different optima within 0.01% of the best inertia and the best one once, so no
+#: affordable number of seeded restarts gives the same clusters for every seed (10 restarts: lowest
+#: adjusted Rand index 0.905 between seeds 0..9; 100 restarts: 0.971). How far a cluster depends on
+#: the data is what :func:`cluster_stability` measures, with ``random_state``.
+KMEANS_SEED = 0
+#: Subsamples, their share of customers, and the bands of :func:`cluster_stability` (Hennig's
+#: clusterboot: at least 0.85 highly stable, [0.75, 0.85) stable, [0.60, 0.75) doubtful, below 0.60
+#: do not use; the bands are half-open, lower bound included).
+STABILITY_SUBSAMPLES = 20
+STABILITY_FRACTION = 0.8
+STABILITY_BANDS = ((0.85, "highly stable"), (0.75, "stable"), (0.60, "doubtful"), (-np.inf, "do not use"))
 
 K_SELECTION_COLUMNS = ["k", "inertia", "silhouette", "chosen"]
 
@@ -83,8 +92,8 @@ def _distinct_points(x: np.ndarray) -> int:
     return len(np.unique(x, axis=0))
 
 
-def _fit(x: np.ndarray, k: int, random_state: int, n_init: int = N_INIT,
-         tol: float = 1e-4) -> "KMeans":  # noqa: F821 (imported inside)
+def _kmeans(x: np.ndarray, k: int, seed: int, n_init: int, tol: float) -> np.ndarray:
+    """Labels (0..k-1) and inertia of K-Means on ``x`` as given (rows in this order)."""
     # One OpenMP thread: on three features K-Means is memory-bound, and with threads it
     # slowed down up to 15 times on a 2-core machine that had other work (Excel, say).
     # See benchmarks/README.md. The labels are the same either way.
@@ -92,7 +101,82 @@ def _fit(x: np.ndarray, k: int, random_state: int, n_init: int = N_INIT,
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(limits=1, user_api="openmp"):
-        return KMeans(n_clusters=k, n_init=n_init, tol=tol, random_state=random_state).fit(x)
+        model = KMeans(n_clusters=k, n_init=n_init, tol=tol, random_state=seed).fit(x)
+    return model.labels_, float(model.inertia_)
+
+
+def canonical_order(x: np.ndarray) -> np.ndarray:
+    """The row order K-Means runs in: sorted by the features, so the order of the input rows
+    (an export sorted by id or by date) does not change the clusters. Equal rows are
+    interchangeable, so ties do not matter."""
+    return np.lexsort(x.T[::-1])
+
+
+def _fit(x: np.ndarray, k: int, n_init: int = N_INIT, tol: float = 1e-4,
+         order: np.ndarray | None = None) -> tuple[np.ndarray, float]:
+    """Labels (in the rows' own order) and inertia of the deterministic K-Means fit."""
+    order = canonical_order(x) if order is None else order
+    sorted_labels, inertia = _kmeans(x[order], k, KMEANS_SEED, n_init, tol)
+    labels = np.empty_like(sorted_labels)
+    labels[order] = sorted_labels
+    return labels, inertia
+
+
+def stability_word(jaccard: float) -> str:
+    """The band of a mean Jaccard coefficient (see :data:`STABILITY_BANDS`); NaN: "do not use"."""
+    if not np.isfinite(jaccard):
+        return STABILITY_BANDS[-1][1]
+    return next(word for low, word in STABILITY_BANDS if jaccard >= low)
+
+
+def cluster_stability(x: np.ndarray, labels: np.ndarray, k: int, random_state: int = 0, *,
+                      subsamples: int = STABILITY_SUBSAMPLES, fraction: float = STABILITY_FRACTION) -> pd.DataFrame:
+    """How far each cluster is a feature of the data: its mean Jaccard over refits on subsamples.
+
+    As Hennig's clusterboot (R package fpc, with ``kmeansCBI``'s one start per run): K-Means
+    with k fixed is refitted on ``subsamples`` random subsets of ``fraction`` of the customers
+    (without replacement; one k-means++ start each, seeds drawn from ``random_state``). For
+    each original cluster, over the subsample's customers, the Jaccard coefficient with its
+    best-matching subsample cluster (shared customers over customers in either) is averaged
+    over the subsamples in which the cluster has customers.
+
+    Parameters
+    ----------
+    x : ndarray
+        The clustering features (:func:`features`).
+    labels : ndarray of int
+        The clusters 1..k of the full fit.
+    k : int
+    random_state : int
+        Seeds the subsamples and their starts.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by cluster 1..k: ``jaccard`` (mean, 0..1; NaN if the cluster never had a
+        customer in a subsample) and ``stability`` (the word of its band).
+    """
+    rng = np.random.default_rng(check_seed(random_state))
+    n = len(x)
+    size = max(k + 1, int(round(fraction * n)))
+    totals, seen = np.zeros(k), np.zeros(k)
+    original = np.asarray(labels, dtype=np.int64) - 1
+    for _ in range(subsamples):
+        index = np.sort(rng.choice(n, size=min(size, n), replace=False))
+        seed = int(rng.integers(2**31 - 1))
+        sub, _ = _kmeans(x[index], k, seed, 1, 1e-4)
+        both = np.zeros((k, k))
+        np.add.at(both, (original[index], sub), 1)
+        own, theirs = both.sum(axis=1), both.sum(axis=0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            jaccard = (both / (own[:, None] + theirs[None, :] - both)).max(axis=1)
+        present = own > 0
+        totals[present] += jaccard[present]
+        seen[present] += 1
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean = np.where(seen > 0, totals / seen, np.nan)
+    return pd.DataFrame({"jaccard": mean, "stability": [stability_word(j) for j in mean]},
+                        index=pd.Index(range(1, k + 1), name="cluster"))
 
 
 def _silhouette_sample(x: np.ndarray, random_state: int, sample_size: int) -> tuple[np.ndarray, np.ndarray]:
@@ -158,14 +242,14 @@ def _elbow(ks: list[int], inertia: list[float], silhouette: list[float]) -> int:
 
 def _sweep(x: np.ndarray, ks: list[int], random_state: int, sample_size: int, progress=None):
     index, distances = _silhouette_sample(x, random_state, sample_size)
-    models, rows = {}, []
+    order = canonical_order(x)
+    rows = []
     for k in ks:
         if progress:
             progress(f"Clustering: trying k = {k} ({ks[0]}..{ks[-1]})")
-        model = _fit(x, k, random_state)
-        models[k] = model
-        rows.append((k, float(model.inertia_), _silhouette(distances, model.labels_[index])))
-    return models, rows
+        labels, inertia = _fit(x, k, order=order)
+        rows.append((k, inertia, _silhouette(distances, labels[index])))
+    return rows
 
 
 def _prepare(table, weights, random_state):
@@ -220,12 +304,12 @@ def _choose(table, k_range, weights, random_state, sample_size, progress=None):
     ks = _check_k_range(k_range)
     x, distinct = _prepare(table, weights, random_state)
     usable = _usable_ks(ks, len(x), distinct)
-    models, rows = _sweep(x, usable, random_state, sample_size, progress)
+    rows = _sweep(x, usable, random_state, sample_size, progress)
     frame = pd.DataFrame(rows, columns=K_SELECTION_COLUMNS[:3])
     chosen = _elbow(usable, frame["inertia"].tolist(), frame["silhouette"].tolist())
     frame["chosen"] = frame["k"] == chosen
     frame.attrs["method"] = "elbow" if len(usable) >= 3 else "silhouette"
-    return frame, models, x
+    return frame, x
 
 
 @dataclass
@@ -242,9 +326,15 @@ class ClusterResult:
         Per cluster the typical customer in original units: mean recency, and frequency
         and monetary back-transformed from the mean of their logs.
     k_selection : DataFrame
-        ``k``, ``inertia``, ``silhouette``, ``chosen`` for the k values tried.
+        ``k``, ``inertia``, ``silhouette``, ``chosen`` for the k values tried, and the chosen
+        k's mean ``jaccard`` and ``stability`` word (blank on the other rows).
     names : Series of str
-        A unique descriptive name per cluster: the segment the center's scores fall in.
+        A unique name per cluster describing its centre (:func:`rfm_addin.describe.unique_names`).
+    stability : DataFrame
+        Indexed by cluster 1..k: ``jaccard`` and ``stability`` (:func:`cluster_stability`);
+        empty when not computed.
+    actions : Series of str
+        The recommended action per cluster, from the same facts as its name.
     """
 
     labels: pd.Series
@@ -252,6 +342,8 @@ class ClusterResult:
     centers: pd.DataFrame
     k_selection: pd.DataFrame
     names: pd.Series = field(default_factory=lambda: pd.Series(dtype=object))
+    stability: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["jaccard", "stability"]))
+    actions: pd.Series = field(default_factory=lambda: pd.Series(dtype=object))
 
     @property
     def named_labels(self) -> pd.Series:
@@ -259,35 +351,32 @@ class ClusterResult:
         return self.labels.map(self.names)
 
 
-def _unique_names(names: list[str]) -> list[str]:
-    seen: dict[str, int] = {}
-    out = []
-    for name in names:
-        seen[name] = seen.get(name, 0) + 1
-        out.append(name if seen[name] == 1 else f"{name} {seen[name]}")
-    return out
-
-
 def cluster(table: pd.DataFrame, k: int | None = None, weights=(1, 1, 1), random_state: int = 0, *,
-            k_range: Iterable[int] = range(2, 11), bins: int = 5, method: str = "balanced",
-            rules: pd.DataFrame | None = None, sample_size: int = SILHOUETTE_SAMPLE,
-            progress=None) -> ClusterResult:
+            k_range: Iterable[int] = range(2, 11), sample_size: int = SILHOUETTE_SAMPLE,
+            stability: bool = True, frequency_basis: str | None = None, progress=None) -> ClusterResult:
     """Cluster customers with K-Means; k by the elbow method unless given.
+
+    K-Means runs from fixed starts over the customers in a canonical order, so the same
+    customers always give the same clusters, whatever ``random_state`` and the row order.
 
     Parameters
     ----------
     table : DataFrame
-        Customer table with ``recency``, ``frequency``, ``monetary``.
+        Customer table with ``recency``, ``frequency``, ``monetary`` (purchase dates, when
+        present, give the lapse threshold the names use).
     k : int, optional
         Number of clusters; None chooses it over ``k_range`` (see :func:`choose_k`).
     weights : three numbers
         Weights of R, F and M after standardising.
     random_state : int
-        Seed: the same data always gives the same labels.
+        Seeds the silhouette sample and the stability subsamples.
     k_range : iterable of int
         The k values tried (the k-selection table is reported even when k is given).
-    bins, method, rules
-        How cluster centers are scored and named (as in :func:`score` and :func:`segment`).
+    stability : bool
+        Compute each cluster's stability (20 refits on subsamples; False for speed).
+    frequency_basis : str, optional
+        What frequency counts (names say "orders" or "transactions"); default
+        ``table.attrs["frequency_basis"]``.
     progress : callable, optional
         Called with a short text before each k is tried.
 
@@ -295,6 +384,8 @@ def cluster(table: pd.DataFrame, k: int | None = None, weights=(1, 1, 1), random
     -------
     ClusterResult
     """
+    from .describe import action, centres, facts, tiers, unique_names
+
     if k is not None:
         if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 2:
             raise RfmError(f"k must be a whole number of at least 2 (or None to choose it), not {k!r}.")
@@ -307,7 +398,7 @@ def cluster(table: pd.DataFrame, k: int | None = None, weights=(1, 1, 1), random
         raise TooFewCustomers(f"Only {distinct} customers differ in recency, frequency or monetary value, "
                               f"fewer than k = {k}; choose a smaller k.")
     usable = [q for q in ks if q <= distinct and q <= len(x)] if k is not None else _usable_ks(ks, len(x), distinct)
-    models, rows = _sweep(x, sorted(set(usable) | ({k} if k else set())), random_state, sample_size, progress)
+    rows = _sweep(x, sorted(set(usable) | ({k} if k else set())), random_state, sample_size, progress)
     selection = pd.DataFrame(rows, columns=K_SELECTION_COLUMNS[:3])
     in_range = selection["k"].isin(usable).to_numpy()
     elbow = _elbow(selection["k"][in_range].tolist(), selection["inertia"][in_range].tolist(),
@@ -316,9 +407,10 @@ def cluster(table: pd.DataFrame, k: int | None = None, weights=(1, 1, 1), random
     selection["chosen"] = selection["k"] == k
     selection.attrs["method"] = "given" if k != elbow else ("elbow" if in_range.sum() >= 3 else "silhouette")
 
-    # The final fit: more restarts and a tighter tolerance at the chosen k only (stable
-    # across seeds at a small cost; the sweep above only has to rank k).
-    raw_labels = _fit(x, k, random_state, FINAL_N_INIT, FINAL_TOL).labels_
+    # The final fit: more restarts and a tighter tolerance at the chosen k only (the sweep
+    # above only has to rank k); its inertia replaces the sweep's on the chosen row.
+    raw_labels, inertia = _fit(x, k, FINAL_N_INIT, FINAL_TOL)
+    selection.loc[selection["chosen"], "inertia"] = inertia
     monetary = table["monetary"].to_numpy(dtype=np.float64)
     means = np.array([monetary[raw_labels == c].mean() for c in range(k)])
     order = np.argsort(-means, kind="stable")
@@ -326,15 +418,21 @@ def cluster(table: pd.DataFrame, k: int | None = None, weights=(1, 1, 1), random
     renumber[order] = np.arange(1, k + 1)
     labels = pd.Series(renumber[raw_labels], index=table.index, name="cluster")
 
-    logs = _log_features(table)
-    centre_logs = pd.DataFrame(logs).groupby(labels.to_numpy()).mean().sort_index()
-    centers = pd.DataFrame({
-        "recency": centre_logs[0].to_numpy(),
-        "frequency": np.expm1(centre_logs[1].to_numpy()),
-        "monetary": np.expm1(centre_logs[2].to_numpy()),
-    }, index=pd.Index(range(1, k + 1), name="cluster"))
-    scores = [fit_binning(table[col].to_numpy(), bins, method, higher_is_better=(col != "recency"))
-              .apply(centers[col].to_numpy()) for col in ("recency", "frequency", "monetary")]
-    names = _unique_names(list(segment_of(*scores, rules=rules, bins=bins)))
-    return ClusterResult(labels=labels, k=k, centers=centers, k_selection=selection,
-                         names=pd.Series(names, index=centers.index, name="cluster_name"))
+    centers = centres(table, labels.to_numpy())
+    centers.index = pd.Index(range(1, k + 1), name="cluster")
+    cuts = tiers(table, frequency_basis=frequency_basis)
+    names = unique_names(centers, table, cuts).rename("cluster_name")
+    actions = pd.Series([action(facts(c.recency, c.frequency, c.monetary, cuts)) for c in centers.itertuples()],
+                        index=centers.index, name="action")
+    if stability:
+        if progress:
+            progress(f"Clustering: stability of the {k} clusters ({STABILITY_SUBSAMPLES} subsamples)")
+        stable = cluster_stability(x, labels.to_numpy(), k, random_state)
+        chosen = selection["chosen"].to_numpy()
+        selection["jaccard"] = np.where(chosen, stable["jaccard"].mean(), np.nan)
+        selection["stability"] = pd.Series([stability_word(stable["jaccard"].mean()) if c else None for c in chosen],
+                                           index=selection.index, dtype=object)
+    else:
+        stable = pd.DataFrame(columns=["jaccard", "stability"], index=pd.Index([], name="cluster", dtype="int64"))
+    return ClusterResult(labels=labels, k=k, centers=centers, k_selection=selection, names=names,
+                         stability=stable, actions=actions)

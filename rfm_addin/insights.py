@@ -1,30 +1,26 @@
 """Plain-language findings computed from the results, for readers who will not pivot.
 
-Every sentence is built from numbers in the analysis (nothing canned): the Pareto share,
-the largest and the most valuable segment, revenue at risk, how k was chosen, and one
-sentence per cluster on how it differs from the average customer with a matching action.
+Every sentence is built from numbers in the analysis: the Pareto share, the customers and
+revenue lapsed beyond the lapse threshold, the largest and the most valuable segment, where
+the lapsed revenue sits, revenue at risk, empty segments and why, how k was chosen and how
+stable the clusters are, and one sentence per cluster: its centre, what sets it apart most,
+and its action from the one rule base (:mod:`rfm_addin.describe`).
 """
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-#: A cluster differs from the average when its mean is this much above or below it.
-_DIFFERENCE = 0.15
+from .describe import (Nouns, Tiers, centre_text, centres, count_text, facts, segment_action, standardised_differences,
+                       tiers, what_sets_apart)
+from .lapse import LapseThreshold
+from .segments import to_five_point
 
-#: Recommended action by whether a cluster beats the average on (recency, frequency, monetary).
-_ACTIONS = {
-    (True, True, True): "reward and retain them (loyalty perks, early access)",
-    (True, True, False): "upsell: they buy often but spend little, so offer bundles and higher-value products",
-    (True, False, True): "encourage a repeat purchase with follow-up offers",
-    (True, False, False): "onboard them towards a second purchase (welcome series)",
-    (False, True, True): "win them back now with personal outreach: they used to be valuable",
-    (False, True, False): "reactivate them with a reminder or a small incentive",
-    (False, False, True): "win them back with a tailored offer on what they bought",
-    (False, False, False): "low priority: include them in occasional reactivation campaigns",
-}
+if TYPE_CHECKING:  # pragma: no cover
+    from .clustering import ClusterResult
 
 
 def money(value: float) -> str:
@@ -51,31 +47,118 @@ def pareto_share(monetary: pd.Series, top: float = 0.2) -> tuple[int, float]:
     return n_top, (values[:n_top].sum() / total) if total > 0 else float("nan")
 
 
-def _compare(value: float, average: float, more: str, less: str, same: str, lower_is_better=False):
-    """Word for how ``value`` compares with ``average``, and whether it is better."""
-    better = value < average if lower_is_better else value > average
-    if average == 0 or abs(value - average) <= _DIFFERENCE * abs(average):
-        return same, better
-    return (more if value > average else less), better
+def cluster_sentence(number: int, name: str, row: pd.Series, centre: pd.Series, differences: pd.Series,
+                     action: str, nouns: Nouns = Nouns(), stability: pd.Series | None = None) -> str:
+    """One sentence on a cluster: its size, its centre, what sets it apart most, and the action.
 
-
-def cluster_sentence(number: int, name: str, row: pd.Series, overall: pd.Series) -> str:
-    """One sentence on how a cluster differs from the average customer, with an action."""
-    r_word, r_good = _compare(row["recency_mean"], overall["recency"], "bought less recently",
-                              "bought more recently", "bought about as recently", lower_is_better=True)
-    f_word, f_good = _compare(row["frequency_mean"], overall["frequency"], "buy more often", "buy less often",
-                              "buy about as often")
-    m_word, m_good = _compare(row["monetary_mean"], overall["monetary"], "spend more", "spend less",
-                              "spend about as much")
+    Parameters
+    ----------
+    number, name : int, str
+        The cluster's number and name.
+    row : Series
+        Its profile row (``customers``, ``customer_share``, ``revenue_share``).
+    centre : Series
+        Its centre (``recency``, ``frequency``, ``monetary``).
+    differences : Series
+        Its standardised differences (:func:`rfm_addin.describe.standardised_differences`).
+    action : str
+        Its action (:func:`rfm_addin.describe.action`).
+    nouns : Nouns
+        The words of the metrics.
+    stability : Series, optional
+        Its ``jaccard`` and ``stability`` word.
+    """
+    stable = "" if stability is None or not np.isfinite(stability["jaccard"]) else \
+        f"; {stability['stability']}, Jaccard {stability['jaccard']:.2f}"
     return (f"Cluster {number} '{name}' ({customers_text(row['customers'])}, {percent(row['customer_share'])}; "
-            f"{percent(row['revenue_share'])} of revenue) {r_word} ({row['recency_mean']:,.0f} vs "
-            f"{overall['recency']:,.0f} days), {f_word} ({row['frequency_mean']:,.1f} vs {overall['frequency']:,.1f} "
-            f"orders) and {m_word} ({money(row['monetary_mean'])} vs {money(overall['monetary'])}) than the average "
-            f"customer: {_ACTIONS[(r_good, f_good, m_good)]}.")
+            f"{percent(row['revenue_share'])} of revenue{stable}): at its centre, "
+            f"{centre_text(centre['recency'], centre['frequency'], centre['monetary'], nouns)}; "
+            f"{what_sets_apart(differences, nouns)}. Action: {action}.")
+
+
+def _names(names: list[str]) -> str:
+    """'A', 'A and B', 'A, B and C'."""
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def lapsed_finding(customers: pd.DataFrame, lapse: LapseThreshold | None) -> str | None:
+    """The share of customers and of revenue lapsed beyond the lapse threshold (None: no threshold or no one)."""
+    if lapse is None:
+        return None
+    lapsed = lapse.lapsed(customers["recency"])
+    if not lapsed.any():
+        return None
+    total = float(customers["monetary"].sum())
+    revenue = float(customers.loc[lapsed, "monetary"].sum()) / total if total > 0 else np.nan
+    return (f"{percent(lapsed.mean())} of customers ({int(lapsed.sum()):,}), bringing {percent(revenue)} of revenue, "
+            f"are lapsed: no purchase for more than {lapse.days:,.0f} days, {lapse.multiple} times the typical "
+            f"{lapse.typical_gap:,.0f} days between a repeat customer's purchases.")
+
+
+def lapsed_revenue_finding(customers: pd.DataFrame, lapse: LapseThreshold | None, cuts: Tiers) -> str | None:
+    """The segment holding the largest share of revenue from lapsed customers, with its action."""
+    if lapse is None:
+        return None
+    lapsed = customers.loc[lapse.lapsed(customers["recency"])]
+    total = float(customers["monetary"].sum())
+    if lapsed.empty or total <= 0:
+        return None
+    by_segment = lapsed.groupby("segment", sort=True)["monetary"].sum()
+    if by_segment.max() <= 0:
+        return None
+    top = str(by_segment.idxmax())
+    members = lapsed.loc[lapsed["segment"] == top]
+    centre = centres(members, np.zeros(len(members))).iloc[0]
+    todo = segment_action(top, facts(centre["recency"], centre["frequency"], centre["monetary"], cuts))
+    return (f"Of the revenue of lapsed customers, the most sits in {top}: {percent(by_segment[top] / total)} of all "
+            f"revenue, from {customers_text(len(members))}; for them: {todo}.")
+
+
+def empty_segments_finding(customers: pd.DataFrame, rules: pd.DataFrame, thresholds: pd.DataFrame, bins: int,
+                           as_of: pd.Timestamp) -> str | None:
+    """The segments of the rule table no customer is in, and why: the R and FM scores their
+    rules need, with how many customers have the R score and what it stands for; when an
+    empty segment is one of recent low-FM buyers, the date of the latest first purchase."""
+    present = set(customers["segment"])
+    empty = [s for s in dict.fromkeys(rules["segment"]) if s not in present]
+    if not empty or "r_score" not in customers.columns:  # unscored customers: no scores to explain with
+        return None
+    r5 = to_five_point(customers["r_score"], bins)
+    recency = thresholds.loc[thresholds["metric"] == "Recency"]
+    reasons, recent_limit = [], None
+    for name in empty:
+        parts = []
+        for rule in rules.loc[rules["segment"] == name].itertuples(index=False):
+            r_text = _score_span("R", rule.r_min, rule.r_max)
+            in_r = int(((r5 >= rule.r_min) & (r5 <= rule.r_max)).sum())
+            if not in_r:
+                parts.append(f"no customer has {r_text}")
+                continue
+            scores = [s for s in range(1, bins + 1) if rule.r_min <= to_five_point([s], bins)[0] <= rule.r_max]
+            band = recency.loc[recency["score"].isin(scores)]
+            low, high = float(band["min"].min()), float(band["max"].max())
+            days = count_text(low, "day", "days") if low == high else f"{low:,.0f} to {high:,.0f} days"
+            who = "the one customer" if in_r == 1 else f"none of the {customers_text(in_r)}"
+            parts.append(f"{who} with {r_text}, last purchase {days} ago, "
+                         f"{'does not have' if in_r == 1 else 'has'} {_score_span('FM', rule.fm_min, rule.fm_max)}")
+            if rule.fm_max <= 2 and rule.r_min >= 4:  # a segment of recent buyers of low FM
+                recent_limit = max(recent_limit or 0.0, float(band["max"].max()))
+        reasons.append(f"{name} ({'; '.join(parts)})")
+    text = f"Empty segment{'s' if len(empty) > 1 else ''}: {_names(reasons)}."
+    latest = pd.Timestamp(customers["first_purchase"].max()) if "first_purchase" in customers.columns else None
+    if recent_limit is not None and latest is not None and (as_of - latest).days > recent_limit:
+        text += (f" The latest first purchase was on {latest:%Y-%m-%d}, {(as_of - latest).days:,} days before "
+                 "the as-of date: there are no recent first-time buyers.")
+    return text
+
+
+def _score_span(letter: str, low: int, high: int) -> str:
+    return f"an {letter} score of {low}" if low == high else f"an {letter} score of {low} to {high}"
 
 
 def build_insights(customers: pd.DataFrame, segment_summary: pd.DataFrame, cluster_profile: pd.DataFrame,
-                   k_selection: pd.DataFrame, as_of: pd.Timestamp, frequency_basis: str) -> list[str]:
+                   clusters: "ClusterResult", *, as_of: pd.Timestamp, frequency_basis: str, rules: pd.DataFrame,
+                   thresholds: pd.DataFrame, bins: int) -> list[str]:
     """The findings, in reading order.
 
     Parameters
@@ -85,20 +168,26 @@ def build_insights(customers: pd.DataFrame, segment_summary: pd.DataFrame, clust
     segment_summary, cluster_profile : DataFrame
         Profiles by segment and by cluster (:func:`rfm_addin.profile`), the cluster profile
         with a ``cluster_name`` column.
-    k_selection : DataFrame
-        The k-selection table, with its ``method`` in ``attrs``.
+    clusters : ClusterResult
+        The clusters (k selection with its ``method`` in ``attrs``, centres, stability, actions).
     as_of : Timestamp
         The as-of date.
     frequency_basis : str
         What frequency counts.
+    rules, thresholds : DataFrame
+        The segment rules and the score thresholds used.
+    bins : int
+        The number of score levels.
     """
     total = float(customers["monetary"].sum())
     n = len(customers)
+    cuts = tiers(customers, frequency_basis=frequency_basis)
     found = [f"{customers_text(n)} spent {money(total)} in total (net of returns) up to {as_of:%Y-%m-%d}; "
              f"frequency counts {frequency_basis}."]
     n_top, share = pareto_share(customers["monetary"])
     if np.isfinite(share):
         found.append(f"The top 20% of customers ({n_top:,}) bring {percent(share)} of revenue.")
+    found.append(lapsed_finding(customers, cuts.lapse))
     largest = segment_summary["customers"].idxmax()
     row = segment_summary.loc[largest]
     found.append(f"The largest segment is {largest}: {customers_text(row['customers'])} "
@@ -107,22 +196,37 @@ def build_insights(customers: pd.DataFrame, segment_summary: pd.DataFrame, clust
     row = segment_summary.loc[richest]
     found.append(f"The most valuable segment is {richest}: {percent(row['revenue_share'])} of revenue from "
                  f"{percent(row['customer_share'])} of customers ({int(row['customers']):,}).")
+    found.append(lapsed_revenue_finding(customers, cuts.lapse, cuts))
     risky = [s for s in ("At Risk", "Can't Lose Them") if s in segment_summary.index]
     if risky:
         at_risk = segment_summary.loc[risky]
-        idle = customers.loc[customers["segment"].isin(risky), "recency"].median()
-        found.append(f"{' and '.join(risky)} ({customers_text(at_risk['customers'].sum())}) brought "
+        members = customers.loc[customers["segment"].isin(risky)]
+        centre = centres(members, np.zeros(len(members))).iloc[0]
+        todo = segment_action(risky[0], facts(centre["recency"], centre["frequency"], centre["monetary"], cuts))
+        found.append(f"{_names(risky)} ({customers_text(at_risk['customers'].sum())}) brought "
                      f"{percent(at_risk['revenue'].sum() / total if total > 0 else np.nan)} of revenue but have not "
-                     f"bought for a median of {idle:,.0f} days: worth a win-back campaign.")
-    if k_selection.attrs.get("method") == "skipped":
-        found.append(f"Clustering was skipped: {k_selection.attrs.get('reason', '')}")
+                     f"bought for a median of {members['recency'].median():,.0f} days: {todo}.")
+    found.append(empty_segments_finding(customers, rules, thresholds, bins, as_of))
+    found = [text for text in found if text]
+    selection = clusters.k_selection
+    if selection.attrs.get("method") == "skipped":
+        found.append(f"Clustering was skipped: {selection.attrs.get('reason', '')}")
         return found
-    chosen = k_selection.loc[k_selection["chosen"].astype(bool)].iloc[0]
+    chosen = selection.loc[selection["chosen"].astype(bool)].iloc[0]
     how = {"elbow": "the elbow of the inertia curve", "silhouette": "the best silhouette",
-           "given": "the number of clusters you set"}[k_selection.attrs.get("method", "elbow")]
+           "given": "the number of clusters you set"}[selection.attrs.get("method", "elbow")]
+    stable = ""
+    if len(clusters.stability):
+        words = clusters.stability["stability"]
+        weak = [str(c) for c in clusters.stability.index[words.isin(["doubtful", "do not use"])]]
+        stable = ("; every cluster is stable or highly stable when refitted on subsamples" if not weak else
+                  f"; cluster{'s' if len(weak) > 1 else ''} {_names(weak)} {'are' if len(weak) > 1 else 'is'} not "
+                  "stable when refitted on subsamples: read them with care")
     found.append(f"K-Means grouped customers into {int(chosen['k'])} clusters, chosen by {how} "
-                 f"(silhouette {chosen['silhouette']:.2f}; see the K selection sheet to choose another k).")
-    overall = customers[["recency", "frequency", "monetary"]].mean()
+                 f"(silhouette {chosen['silhouette']:.2f}{stable}; see the K selection sheet to choose another k).")
+    differences = standardised_differences(customers, clusters.labels.to_numpy())
     for number, row in cluster_profile.iterrows():
-        found.append(cluster_sentence(int(number), row["cluster_name"], row, overall))
+        found.append(cluster_sentence(int(number), row["cluster_name"], row, clusters.centers.loc[number],
+                                      differences.loc[number], clusters.actions.loc[number], cuts.nouns,
+                                      clusters.stability.loc[number] if number in clusters.stability.index else None))
     return found

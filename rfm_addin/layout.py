@@ -313,7 +313,8 @@ def checked(sheets: list[SheetSpec]) -> list[SheetSpec]:
 CLUSTER_SHEETS = ("RFM Clustered Data", "RFM Cluster Profile", "RFM Cluster K")
 
 K_SELECTION_NOTE = ("Inertia (lower is tighter) and silhouette (higher is better separated) for each k; "
-                    "the elbow of the inertia curve picks k.")
+                    "the elbow of the inertia curve picks k. On the chosen k's row: the mean stability of its "
+                    "clusters (Jaccard over 20 refits on subsamples; 0.85 or more highly stable).")
 
 #: Rows above the first table: title, note, blank.
 TABLE_START_ROW = 4
@@ -421,20 +422,38 @@ def grid_sheet(analysis: "Analysis") -> SheetSpec:
                      "Greener is more.", tables, conditional_formats=formats, freeze=False)
 
 
+#: What the cluster sheets say about names, stability and actions.
+CLUSTER_NOTE = ("Clusters numbered by mean monetary, highest first; each named after what its centre is (recent, "
+                "lapsing or lapsed; value tier; one-time, repeat or frequent), with the action for those facts. "
+                "Stability: the mean Jaccard of the cluster with its best match when K-Means is refitted on 20 "
+                "subsamples of 80% of the customers (0.85 or more highly stable, 0.75 stable, 0.60 doubtful, "
+                "below: do not use).")
+
+
+def segment_mix_table(name: str, mix: pd.DataFrame) -> TableSpec:
+    """The share of each segment per cluster: one column per segment (its own name as header)."""
+    data = mix.reset_index()
+    segments = [str(c) for c in mix.columns[1:]]
+    headers = list(input_names(segments, reserved_names(("cluster", "cluster_name"))).values())
+    return TableSpec(name, data, ["Cluster", "Cluster name", *headers], ["int", "text"] + ["share"] * len(segments))
+
+
 def clusters_sheet(analysis: "Analysis") -> SheetSpec:
-    """The cluster profiles, and the snake plot of standardised mean R, F, M per cluster."""
+    """The cluster profiles, the share of each segment per cluster, and the snake plot of
+    standardised mean R, F, M per cluster."""
     profile_frame = analysis.cluster_profile
     spec = SheetSpec("RFM Clusters", "K-Means clusters",
-                     "Clusters numbered by mean monetary, highest first; each named after the segment of its "
-                     "center. Below: each cluster's mean recency, frequency and monetary value in standard "
-                     "deviations from the average customer (0 = average; recency above 0 = longer ago).",
+                     CLUSTER_NOTE + " Then: the share of each segment in each cluster, and each cluster's mean "
+                     "recency, frequency and monetary value in standard deviations from the average customer "
+                     "(0 = average; recency above 0 = longer ago).",
                      [table_spec("RFM_Clusters", profile_frame, index="cluster")], freeze=False)
     if len(profile_frame):
+        spec.tables.append(segment_mix_table("RFM_ClusterSegments", analysis.cluster_segments))
         means = summaries.standardised_cluster_means(analysis.customers)
         snake = summaries.snake_table(means, profile_frame["cluster_name"])
         spec.tables.append(TableSpec("RFM_ClusterSnake", snake, ["Metric"] + list(snake.columns[1:]),
                                      ["text"] + ["decimal"] * (snake.shape[1] - 1)))
-        top = table_tops(spec)[1] - 1
+        top = table_tops(spec)[2] - 1
         spec.charts.append(ChartSpec(
             name="RFM_Chart_ClusterSnake", kind="line", title="Cluster profiles (standardised means)",
             table="RFM_ClusterSnake", categories="metric",
@@ -466,6 +485,7 @@ def analysis_sheets(analysis: "Analysis") -> list[SheetSpec]:
     basis = analysis.parameters.get("frequency_basis", "")
     as_of = f"{analysis.as_of:%Y-%m-%d}"
     segments = table_spec("RFM_Segments", analysis.segment_summary, index="segment")
+    segments.fit_width = False
     segments.colour_by = "segment"
     findings = pd.DataFrame({"number": range(1, len(analysis.insights) + 1), "finding": analysis.insights})
     return checked([
@@ -478,8 +498,9 @@ def analysis_sheets(analysis: "Analysis") -> list[SheetSpec]:
                   "monetary: net spend (returns subtract). Scores: higher is better.",
                   [table_spec("RFM_Customers", customers, index=id_name)]),
         SheetSpec("RFM Segments", "Segments",
-                  "Customers, revenue and typical values per segment, most revenue first, "
-                  "with what each segment means and what to do.", [segments]),
+                  "Customers, revenue and typical values per segment, most revenue first; \"In this analysis\": "
+                  "the recency, frequency and monetary values its scores stand for here; then what the segment "
+                  "means and what to do, as the rule table says.", [segments]),
         grid_sheet(analysis),
         clusters_sheet(analysis),
         k_selection_sheet("RFM K Selection", "RFM_KSelection", analysis.k_selection,
@@ -495,7 +516,8 @@ def analysis_sheets(analysis: "Analysis") -> list[SheetSpec]:
 
 
 def cluster_sheets(frame: pd.DataFrame, keep: np.ndarray, labels: pd.Series, names: pd.Series,
-                  profile_frame: pd.DataFrame, k_selection: pd.DataFrame) -> list[SheetSpec]:
+                  profile_frame: pd.DataFrame, k_selection: pd.DataFrame,
+                  mix: pd.DataFrame | None = None) -> list[SheetSpec]:
     """The sheets written by the ribbon's Cluster button (``rfm_addin.excel.macros.cluster_sheet``)."""
     copy = frame.loc[keep].reset_index(drop=True)
     formats = ["date" if pd.api.types.is_datetime64_any_dtype(copy[c]) else "general" for c in copy.columns]
@@ -509,7 +531,11 @@ def cluster_sheets(frame: pd.DataFrame, keep: np.ndarray, labels: pd.Series, nam
                   "A copy of the customer table with the cluster of each row; the source sheet is unchanged. "
                   "Clusters are numbered by mean monetary value, highest first.", [data]),
         SheetSpec(CLUSTER_SHEETS[1], "Cluster profiles",
-                  "Customers, shares and typical recency, frequency and monetary value per cluster.",
-                  [table_spec("RFM_ClusterProfile", profile_frame, index="cluster")]),
+                  "Customers, shares and typical recency, frequency and monetary value per cluster. " + CLUSTER_NOTE
+                  + (" Below: the share of each RFM segment (scored on this table) in each cluster."
+                     if mix is not None and len(mix) else ""),
+                  [table_spec("RFM_ClusterProfile", profile_frame, index="cluster")]
+                  + ([segment_mix_table("RFM_ClusterProfileSegments", mix)] if mix is not None and len(mix) else []),
+                  freeze=False),
         k_selection_sheet(CLUSTER_SHEETS[2], "RFM_ClusterK", k_selection, "Choosing the number of clusters"),
     ]

@@ -212,7 +212,8 @@ def score(
     return result
 
 
-def thresholds(table: pd.DataFrame, bins: int = 5, method: str = "balanced") -> pd.DataFrame:
+def thresholds(table: pd.DataFrame, bins: int = 5, method: str = "balanced", *,
+               frequency_basis: str | None = None) -> pd.DataFrame:
     """Describe, for people, which values earned which score.
 
     Parameters
@@ -223,6 +224,9 @@ def thresholds(table: pd.DataFrame, bins: int = 5, method: str = "balanced") -> 
         Number of scores, 2..9.
     method : {"balanced", "quantile"}, default "balanced"
         Same as for :func:`score`; the bands are fitted the same way.
+    frequency_basis : str, optional
+        What frequency counts (the meanings say "orders", "transactions"...); default
+        ``table.attrs["frequency_basis"]``, else "purchases".
 
     Returns
     -------
@@ -233,6 +237,9 @@ def thresholds(table: pd.DataFrame, bins: int = 5, method: str = "balanced") -> 
         ``customers`` (count) and ``meaning`` (a sentence such as
         ``"F = 3: 3 to 4 orders"``).
     """
+    from .describe import nouns_for
+
+    nouns = nouns_for(frequency_basis if frequency_basis is not None else table.attrs.get("frequency_basis"))
     check_bins(bins)
     check_method(method)
     metrics = check_customer_table(table)
@@ -241,7 +248,7 @@ def thresholds(table: pd.DataFrame, bins: int = 5, method: str = "balanced") -> 
         values = metrics[column]
         scores = fit_binning(values, bins, method, higher).apply(values)
         for s in range(bins, 0, -1):
-            rows.append(_threshold_row(label, letter, s, values[scores == s]))
+            rows.append(_threshold_row(label, letter, s, values[scores == s], (nouns.purchase, nouns.purchases)))
     frame = pd.DataFrame(rows, columns=["metric", "score", "min", "max", "customers", "meaning"])
     return frame.astype({"score": np.int64, "customers": np.int64, "min": float, "max": float})
 
@@ -476,20 +483,21 @@ def _as_finite_floats(values, what: str) -> np.ndarray:
 # --------------------------------------------------------------------------------------
 # Readable threshold rows
 # --------------------------------------------------------------------------------------
-def _threshold_row(label: str, letter: str, s: int, members: np.ndarray) -> dict:
+def _threshold_row(label: str, letter: str, s: int, members: np.ndarray,
+                   purchase_nouns: tuple[str, str] = ("purchase", "purchases")) -> dict:
     if members.size == 0:
         return {"metric": label, "score": s, "min": np.nan, "max": np.nan,
                 "customers": 0, "meaning": f"{letter} = {s}: no customers"}
     low, high = float(members.min()), float(members.max())
     return {"metric": label, "score": s, "min": low, "max": high,
-            "customers": int(members.size), "meaning": f"{letter} = {s}: " + _meaning(letter, low, high)}
+            "customers": int(members.size), "meaning": f"{letter} = {s}: " + _meaning(letter, low, high, purchase_nouns)}
 
 
-def _meaning(letter: str, low: float, high: float) -> str:
+def _meaning(letter: str, low: float, high: float, purchase_nouns: tuple[str, str]) -> str:
     if letter == "M":
         span = _money(low) if low == high else f"{_money(low)} to {_money(high)}"
         return f"spent {span} in total"
-    unit = ("day", "days") if letter == "R" else ("order", "orders")
+    unit = ("day", "days") if letter == "R" else purchase_nouns
     span = _number(low) if low == high else f"{_number(low)} to {_number(high)}"
     noun = unit[0] if low == high == 1 else unit[1]
     if letter == "R":

@@ -124,9 +124,11 @@ def k_chart_table(k_selection: pd.DataFrame) -> pd.DataFrame:
 
     That column is the chart's "Chosen k" marker series; its place (after silhouette)
     keeps every plotted column side by side. Columns: ``k``, ``inertia``,
-    ``silhouette``, ``chosen_inertia``, ``chosen``.
+    ``silhouette``, ``chosen_inertia``, ``chosen``, and when computed the chosen k's mean
+    ``jaccard`` and ``stability`` word.
     """
-    frame = k_selection[["k", "inertia", "silhouette", "chosen"]].copy()
+    extra = [c for c in ("jaccard", "stability") if c in k_selection.columns]
+    frame = k_selection[["k", "inertia", "silhouette", "chosen", *extra]].copy()
     chosen = frame["chosen"].astype(bool) if len(frame) else pd.Series(dtype=bool)
     frame.insert(3, "chosen_inertia", frame["inertia"].where(chosen))
     return frame.reset_index(drop=True)

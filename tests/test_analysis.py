@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 import rfm_addin as rfm
-from rfm_addin.insights import build_insights, cluster_sentence, pareto_share
+from rfm_addin.insights import build_insights, pareto_share
 
 TABLE = pd.DataFrame({
     "recency": [10, 20, 30, 100],
@@ -49,17 +49,6 @@ def test_pareto_share_exact():
     assert pareto_share(monetary) == (2, 0.8)
     # ceil: 20% of 11 customers = 3 customers
     assert pareto_share(pd.Series([1.0] * 11))[0] == 3
-
-
-def test_cluster_sentence_names_the_differences_and_action():
-    overall = pd.Series({"recency": 100.0, "frequency": 2.0, "monetary": 200.0})
-    row = pd.Series({"customers": 30, "customer_share": 0.3, "revenue_share": 0.1, "recency_mean": 20.0,
-                     "frequency_mean": 5.0, "monetary_mean": 50.0})
-    text = cluster_sentence(2, "Promising", row, overall)
-    assert text == ("Cluster 2 'Promising' (30 customers, 30.0%; 10.0% of revenue) bought more recently "
-                    "(20 vs 100 days), buy more often (5.0 vs 2.0 orders) and spend less (50.00 vs 200.00) than "
-                    "the average customer: upsell: they buy often but spend little, so offer bundles and "
-                    "higher-value products.")
 
 
 def test_analyze_on_demo_is_consistent():
@@ -107,11 +96,15 @@ def test_largest_and_most_valuable_segment_sentences():
                               "monetary": [900.0, 800.0, 10.0, 20.0, 30.0],
                               "segment": ["Champions", "Champions", "Lost", "Lost", "Lost"]})
     summary = rfm.profile(customers, "segment")
-    k_sel = pd.DataFrame({"k": [2], "inertia": [1.0], "silhouette": [0.5], "chosen": [True]})
-    k_sel.attrs["method"] = "silhouette"
-    clusters = rfm.profile(customers, np.array([1, 1, 2, 2, 2])).rename_axis("cluster")
-    clusters.insert(0, "cluster_name", ["Champions", "Lost"])
-    found = build_insights(customers, summary, clusters, k_sel, pd.Timestamp("2024-01-01"), "transaction rows")
+    result = rfm.cluster(customers, k=2, random_state=0)
+    clusters = rfm.profile(customers, result.labels.rename("cluster"))
+    clusters.insert(0, "cluster_name", result.names)
+    result.k_selection.attrs["method"] = "silhouette"
+    found = build_insights(customers, summary, clusters, result, as_of=pd.Timestamp("2024-01-01"),
+                           frequency_basis="transaction rows", rules=rfm.DEFAULT_SEGMENTS,
+                           thresholds=rfm.thresholds(customers, bins=5), bins=5)
     assert "The largest segment is Lost: 3 customers (60.0%) bringing 3.4% of revenue." in found
     assert "The most valuable segment is Champions: 96.6% of revenue from 40.0% of customers (2)." in found
-    assert any("chosen by the best silhouette (silhouette 0.50" in line for line in found)
+    assert any("chosen by the best silhouette (silhouette " in line for line in found)
+    # no purchase dates: no lapse threshold, so no lapsed findings
+    assert not any("lapsed" in line for line in found)

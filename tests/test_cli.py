@@ -87,7 +87,7 @@ def test_demo_every_sheet_has_its_named_table_covering_header_and_rows(demo, cap
         "RFM Summary": ["RFM_Headline", "RFM_Findings", "RFM_Overview"], "RFM Insights": ["RFM_Insights"],
         "RFM Customers": ["RFM_Customers"],
         "RFM Segments": ["RFM_Segments"], "RFM R x F Grid": ["RFM_GridCustomers", "RFM_GridMonetary"],
-        "RFM Clusters": ["RFM_Clusters", "RFM_ClusterSnake"], "RFM K Selection": ["RFM_KSelection"],
+        "RFM Clusters": ["RFM_Clusters", "RFM_ClusterSegments", "RFM_ClusterSnake"], "RFM K Selection": ["RFM_KSelection"],
         "RFM Pareto": ["RFM_Pareto"],
         "RFM Thresholds": ["RFM_Thresholds"], "RFM Quality": ["RFM_Quality", "RFM_Parameters"],
     }
@@ -137,7 +137,14 @@ def test_demo_headers_formats_and_freeze_panes(demo):
     assert seg.cell(5, headers.index("Revenue") + 1).number_format == "#,##0.00"
     shares = [seg.cell(r, 3).value for r in range(5, 5 + len(table_rows(seg)))]
     assert sum(shares) == pytest.approx(1.0)
-    assert [c.value for c in wb["RFM K Selection"][4]] == ["k", "Inertia", "Silhouette", "Chosen k", "Chosen"]
+    ks = wb["RFM K Selection"]
+    assert [c.value for c in ks[4]] == ["k", "Inertia", "Silhouette", "Chosen k", "Chosen", "Stability (Jaccard)",
+                                        "Stability"]
+    rows = table_rows(ks)
+    chosen = [r for r in rows if r["Chosen"]]
+    assert len(chosen) == 1 and 0 < chosen[0]["Stability (Jaccard)"] <= 1
+    assert chosen[0]["Stability"] in ("highly stable", "stable", "doubtful", "do not use")
+    assert all(r["Stability (Jaccard)"] is None for r in rows if not r["Chosen"])
     assert [c.value for c in wb["RFM Quality"][4]] == ["Check", "Count", "Unit", "Amount", "Treatment"]
     for name in ("RFM Customers", "RFM Segments", "RFM K Selection", "RFM Pareto", "RFM Thresholds"):  # one table
         assert wb[name].freeze_panes == "A5", name

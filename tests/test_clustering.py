@@ -57,9 +57,9 @@ def test_centers_are_in_original_units():
     assert result.centers.loc[1, "monetary"] == pytest.approx(np.expm1(np.log1p(members["monetary"]).mean()))
 
 
-def test_names_come_from_the_segment_of_the_center_and_are_unique():
-    # Five separated groups of 30: balanced scoring gives each group its own score 5..1 on
-    # R, F and M, so the centers score 555, 444, 333, 222, 111.
+def test_names_say_what_each_centre_is_and_are_unique_without_numbers():
+    # Five separated groups of 30 (no purchase dates, so no lapse threshold: recency words by the
+    # thirds of recency). The cut points, computed here independently of the package:
     rng = np.random.default_rng(0)
     parts = []
     for level, (r, f, m) in enumerate([(5, 40, 5000.0), (60, 20, 1500.0), (150, 8, 400.0),
@@ -67,12 +67,91 @@ def test_names_come_from_the_segment_of_the_center_and_are_unique():
         parts.append(pd.DataFrame({"recency": r + rng.integers(0, 3, 30), "frequency": f + rng.integers(0, 2, 30),
                                    "monetary": m * rng.uniform(1, 1.05, 30)}))
     table = pd.concat(parts, ignore_index=True)
+    recent, least = np.quantile(table["recency"], [1 / 3, 2 / 3])
+    high, low = np.quantile(table["monetary"], [0.8, 0.4])
+    frequent = max(3.0, np.quantile(table["frequency"], 0.8))
     result = rfm.cluster(table, k=5)
-    assert result.names.tolist() == ["Champions", "Loyal Customers", "Need Attention", "Hibernating", "Lost"]
-    assert result.named_labels.iloc[0] == "Champions"
+    c = result.centers
+    assert c["recency"].iloc[0] <= recent and c["recency"].iloc[1] <= recent < c["recency"].iloc[2] <= least
+    assert c["recency"].iloc[3] > least and c["monetary"].iloc[0] >= high and c["monetary"].iloc[3] < low
+    assert c["frequency"].iloc[0] >= frequent > c["frequency"].iloc[1] and round(c["frequency"].iloc[4]) == 1
+    assert result.names.tolist() == ["Recent high-value frequent buyers", "Recent mid-value repeat buyers",
+                                     "Less recent mid-value repeat buyers", "Least recent low-value repeat buyers",
+                                     "Least recent low-value one-time buyers"]
+    assert result.named_labels.iloc[0] == "Recent high-value frequent buyers"
+    assert result.actions.tolist() == [
+        "reward and retain them: loyalty perks, early access, ask for reviews and referrals",
+        "grow their spend: bundles, cross-selling and higher-value products",
+        "remind them with an offer on what they usually buy before they lapse",
+        "reactivate them with a reminder or a small incentive",
+        "low priority: include them in occasional reactivation campaigns"]
     doubled = rfm.cluster(table, k=8)
     assert doubled.names.is_unique
-    assert doubled.names.str.fullmatch(r"[A-Za-z' ]+( \d)?").all()
+    assert not doubled.names.str.contains(r"\d").any()
+    # clusters of the same facts are told apart by the metric where they differ most
+    split = doubled.names[doubled.names.str.startswith("Less recent mid-value repeat buyers,")]
+    assert sorted(split) == ["Less recent mid-value repeat buyers, fewer purchases",
+                             "Less recent mid-value repeat buyers, more purchases"]
+    more, fewer = (doubled.names == split.max()).idxmax(), (doubled.names == split.min()).idxmax()
+    assert doubled.centers.loc[more, "frequency"] > doubled.centers.loc[fewer, "frequency"]
+
+
+def test_stability_is_one_per_cluster_in_bands():
+    from rfm_addin.clustering import stability_word
+
+    table, _ = blobs(seed=3)
+    result = rfm.cluster(table, k=4, random_state=5)
+    assert result.stability.index.tolist() == [1, 2, 3, 4]
+    assert result.stability.columns.tolist() == ["jaccard", "stability"]
+    assert result.stability["jaccard"].between(0, 1).all()
+    assert result.stability["stability"].tolist() == [stability_word(j) for j in result.stability["jaccard"]]
+    # five groups far apart: every cluster comes back whole in every subsample
+    rng = np.random.default_rng(0)
+    far = pd.DataFrame({"recency": np.repeat([5.0, 100, 200, 300, 400], 20) + rng.uniform(0, 1, 100),
+                        "frequency": np.repeat([1.0, 3, 9, 27, 81], 20), "monetary": np.repeat([10.0, 1e2, 1e3, 1e4, 1e5], 20)})
+    assert (rfm.cluster(far, k=5).stability["stability"] == "highly stable").all()
+    chosen = result.k_selection.loc[result.k_selection["chosen"]]
+    assert chosen["jaccard"].item() == pytest.approx(result.stability["jaccard"].mean())
+    assert result.k_selection.loc[~result.k_selection["chosen"], "stability"].isna().all()
+    assert rfm.cluster(table, k=4, stability=False).stability.empty
+
+
+@pytest.mark.parametrize("value, word", [(0.85, "highly stable"), (0.8499, "stable"), (0.75, "stable"),
+                                         (0.7499, "doubtful"), (0.60, "doubtful"), (0.5999, "do not use"),
+                                         (0.0, "do not use"), (float("nan"), "do not use"), (1.0, "highly stable")])
+def test_stability_bands_are_half_open(value, word):
+    from rfm_addin.clustering import stability_word
+
+    assert stability_word(value) == word
+
+
+def test_stability_jaccard_by_brute_force():
+    # The mean Jaccard against an independent loop over the same subsamples and refits.
+    from sklearn.cluster import KMeans
+
+    from rfm_addin.clustering import cluster_stability, features
+
+    rng = np.random.default_rng(1)
+    table = pd.DataFrame({"recency": rng.integers(0, 400, 120).astype(float),
+                          "frequency": rng.integers(1, 9, 120).astype(float),
+                          "monetary": rng.uniform(5, 500, 120)})
+    x = features(table)
+    labels = rfm.cluster(table, k=3, stability=False).labels.to_numpy()
+    got = cluster_stability(x, labels, 3, random_state=11, subsamples=5)
+    draw = np.random.default_rng(11)
+    totals, seen = np.zeros(3), np.zeros(3)
+    for _ in range(5):
+        index = np.sort(draw.choice(120, size=96, replace=False))
+        seed = int(draw.integers(2**31 - 1))
+        sub = KMeans(3, n_init=1, random_state=seed).fit(x[index]).labels_
+        for c in range(3):
+            mine = set(index[labels[index] == c + 1])
+            if not mine:
+                continue
+            best = max(len(mine & set(index[sub == s])) / len(mine | set(index[sub == s])) for s in range(3))
+            totals[c] += best
+            seen[c] += 1
+    assert got["jaccard"].to_numpy() == pytest.approx(totals / seen, abs=1e-12)
 
 
 def test_same_seed_same_labels_other_order_of_rows_same_partition():

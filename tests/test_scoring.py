@@ -376,7 +376,7 @@ def test_thresholds_by_hand():
     # recency goodness counts (40,10,3,1) = 1,1,2,1: {40,10}{3,1} sizes 2,3 is the optimum.
     # frequency counts (1,2,3,5) = 2,1,1,1: {1}{2,3,5} and {1,2}{3,5} tie; lower top cut wins.
     # monetary all distinct: {5,10}{20.5,1234,99999.99} and {5,10,20.5}{...} tie; same rule.
-    got = thresholds(table, bins=2)
+    got = thresholds(table, bins=2, frequency_basis="distinct orders (InvoiceNo)")
     expected = pd.DataFrame(
         {
             "metric": ["Recency", "Recency", "Frequency", "Frequency", "Monetary", "Monetary"],
@@ -397,12 +397,17 @@ def test_thresholds_by_hand():
     pd.testing.assert_frame_equal(got, expected)
     scored = score(table, bins=2)
     assert scored["f_score"].tolist() == [1, 1, 2, 2, 2]
+    # the frequency noun follows what frequency counts: the table's own basis, else "purchases"
+    table.attrs["frequency_basis"] = "transaction rows"
+    assert thresholds(table, bins=2)["meaning"].tolist()[2:4] == ["F = 2: 2 to 5 transactions", "F = 1: 1 transaction"]
+    table.attrs.clear()
+    assert thresholds(table, bins=2)["meaning"].tolist()[2:4] == ["F = 2: 2 to 5 purchases", "F = 1: 1 purchase"]
 
 
 def test_thresholds_quantile_reports_empty_band():
     n = len(SKEWED)
     table = customers(recency=list(range(n)), frequency=SKEWED, monetary=[1.0] * n)
-    got = thresholds(table, bins=5, method="quantile")
+    got = thresholds(table, bins=5, method="quantile", frequency_basis="distinct orders (Order)")
     freq = got[got["metric"] == "Frequency"].set_index("score")
     assert freq.loc[2, "meaning"] == "F = 2: no customers"
     assert freq.loc[2, "customers"] == 0 and np.isnan(freq.loc[2, "min"])

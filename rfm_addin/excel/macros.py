@@ -51,7 +51,9 @@ from typing import Any, Callable
 
 import xlwings as xw
 
-from .. import analyze, cluster, profile
+from .. import analyze, cluster, score, segment
+from ..analysis import cluster_table, segment_mix
+from ..segments import rules_used
 from ..errors import RfmError
 from ..layout import CLUSTER_SHEETS, TABLE_START_ROW, SheetSpec, analysis_sheets, cluster_sheets  # noqa: F401
 from . import cell_values, convert, customer_table, live_writer, run_lock, settings
@@ -178,11 +180,13 @@ def cluster_sheet(book: Any = None) -> None:
             raise RfmError(f"Clustering needs at least 3 customers; the active sheet has {len(table)}.")
         feedback.progress(f"Clustering {len(table):,} customers")
         result = cluster(table, k=options.k, weights=options.weights, random_state=options.seed,
-                         k_range=range(2, min(options.k_max, len(table) - 1) + 1), bins=options.bins,
-                         method=options.method, progress=feedback.progress)
-        profiles = profile(table, result.labels.rename("cluster"))
-        profiles.insert(0, "cluster_name", result.names)
-        specs = cluster_sheets(frame, keep, result.labels, result.names, profiles, result.k_selection)
+                         k_range=range(2, min(options.k_max, len(table) - 1) + 1),
+                         frequency_basis=columns.frequency, progress=feedback.progress)
+        segmented = segment(score(table, bins=options.bins, weights=options.weights, method=options.method),
+                            bins=options.bins).assign(cluster=result.labels, cluster_name=result.named_labels)
+        mix = segment_mix(segmented, rules_used())
+        specs = cluster_sheets(frame, keep, result.labels, result.names, cluster_table(table, result),
+                               result.k_selection, mix)
         live_writer.write_sheets(book, specs, progress=feedback.progress)
 
     _run(book, "Cluster", work)

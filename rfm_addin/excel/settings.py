@@ -159,7 +159,7 @@ SETTINGS: tuple[Setting, ...] = (
             _weights),
     Setting("k", "Clusters (k)", "auto", "Number of K-Means clusters, or auto (elbow method).", _int(2, auto=True)),
     Setting("k_max", "Largest k tried", 10, "Largest number of clusters tried when k is auto.", _int(2, 50)),
-    Setting("seed", "Seed", 0, "Random seed: the same data and seed give the same clusters.", _int(0, MAX_SEED)),
+    Setting("seed", "Seed", 0, "Seed of the samples behind the silhouette and the cluster stability figures.", _int(0, MAX_SEED)),
     Setting("customer", "Customer column", None, "Header of the customer id column; empty: detected.", _name),
     Setting("date", "Date column", None, "Header of the transaction date column; empty: detected.", _name),
     Setting("amount", "Amount column", None, "Header of the amount column; empty: detected.", _name),

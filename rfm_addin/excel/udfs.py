@@ -315,11 +315,11 @@ def _k_range(n_customers: int, k_max: int) -> range:
 @xw.arg("frequency", **_COLUMN, doc=_METRIC_DOCS["frequency"])
 @xw.arg("monetary", **_COLUMN, doc=_METRIC_DOCS["monetary"])
 @xw.arg("k", doc='Optional number of clusters (2 or more); empty or "auto" chooses it by the elbow method.')
-@xw.arg("seed", doc="Optional random seed (default 0): the same data and seed give the same clusters.")
+@xw.arg("seed", doc="Optional seed of the silhouette sample that helps choose k (default 0).")
 @xw.ret(index=False, header=False)
 @_guarded
 def RFM_CLUSTER(recency, frequency, monetary, k=None, seed=None):
-    """K-Means cluster number of each customer (1 = highest mean spend); deterministic for a seed.
+    """K-Means cluster number of each customer (1 = highest mean spend); the same customers give the same clusters.
 
     Parameters
     ----------
@@ -328,7 +328,7 @@ def RFM_CLUSTER(recency, frequency, monetary, k=None, seed=None):
     k : int or "auto", optional
         Number of clusters; by default chosen by the elbow of the inertia curve.
     seed : int, optional
-        Random seed (default 0).
+        Seed of the silhouette sample that helps choose k (default 0).
 
     Returns
     -------
@@ -339,7 +339,8 @@ def RFM_CLUSTER(recency, frequency, monetary, k=None, seed=None):
     random_state = whole_number("seed", seed, 0, 0, MAX_SEED)
     metrics = _Metrics(recency, frequency, monetary)
     table = metrics.table()
-    result = cluster(table, k=n_clusters, random_state=random_state, k_range=_k_range(len(table), 10))
+    result = cluster(table, k=n_clusters, random_state=random_state, k_range=_k_range(len(table), 10),
+                     stability=False)
     return metrics.per_row([_label("cluster")], [[int(c)] for c in result.labels.tolist()])
 
 

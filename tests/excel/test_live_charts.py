@@ -32,12 +32,12 @@ def test_every_chart_is_added_with_its_table_cells(book):
     k = charts["RFM_KSelection_Chart"]
     # name, type, sheet, source, left, top, width, height, plot by, anchor, style
     assert k["args"][1:4] == ["LineMarkers", "RFM K Selection", "$B$4:$D$6"]  # inertia, silhouette, chosen k
-    assert k["args"][8:10] == ["Columns", "$G$4"] and k["sheet_position"] == SHEETS.index("RFM K Selection")
+    assert k["args"][8:10] == ["Columns", "$I$4"] and k["sheet_position"] == SHEETS.index("RFM K Selection")
     assert charts["RFM_Chart_Pareto"]["args"][1:4] == ["XYScatterLinesNoMarkers", "RFM Pareto", "$B$4:$C$10"]
     summary = charts["RFM_Chart_Segments"]
     assert summary["args"][1] == "BarClustered" and summary["args"][2] == "RFM Summary"
-    # headline at row 4, chart band, 8 findings from row 24 (header) to 32, the segment table from row 35
-    assert summary["args"][3] == "$D$35:$E$40"  # header and the shares of the 5 segments
+    # headline at row 4, chart band, 9 findings from row 24 (header) to 33, the segment table from row 36
+    assert summary["args"][3] == "$D$36:$E$41"  # header and the shares of the 5 segments
     assert charts["RFM_Chart_ClusterSnake"]["args"][1] == "LineMarkers"
 
 
@@ -45,7 +45,7 @@ def test_chart_categories_titles_axes_and_legend(book):
     x = {a["sheet_position"]: a["args"] for a in by_func(book, "setChartXAxisValues")}
     assert x[SHEETS.index("RFM K Selection")] == [0, "RFM K Selection", "$A$5:$A$6"]
     assert x[SHEETS.index("RFM Pareto")] == [0, "RFM Pareto", "$A$5:$A$10"]
-    assert x[SHEETS.index("RFM Summary")] == [0, "RFM Summary", "$A$36:$A$40"]
+    assert x[SHEETS.index("RFM Summary")] == [0, "RFM Summary", "$A$37:$A$41"]
     titles = [a["args"][1] for a in by_func(book, "setChartTitle")]
     assert "Choosing k: inertia and silhouette" in titles and "Cumulative share of revenue" in titles
     axes = [a["args"][1:] for a in on(book, "setChartAxis", "RFM K Selection")]

@@ -109,7 +109,7 @@ def test_analyze_tables_are_named_and_sized_from_the_data(make_book):
     macros.analyze_sheet(book)
     tables = {a["args"][3]: (a["sheet_position"], a["args"][0]) for a in by_func(book, "addTable")}
     assert tables["RFM_Customers"] == (4, "$A$4:$O$9")
-    assert tables["RFM_KSelection"] == (8, "$A$4:$E$6")  # k = 2, 3 (and the chosen-k column)
+    assert tables["RFM_KSelection"] == (8, "$A$4:$G$6")  # k = 2, 3 (the chosen-k column, its stability)
     assert tables["RFM_Thresholds"] == (10, "$A$4:$F$19")  # 3 metrics x 5 scores
     assert tables["RFM_Clusters"][1].startswith("$A$4:") and tables["RFM_Clusters"][1].endswith("$6")
     segments = values_written(book, 5, 3)  # "RFM Segments"
@@ -117,7 +117,7 @@ def test_analyze_tables_are_named_and_sized_from_the_data(make_book):
                                                 "Lost"]  # most revenue first: 100, 50, 40, 30, 10
     assert [row[1] for row in segments[1:]] == [1.0] * 5
     assert set(tables) == {"RFM_Headline", "RFM_Findings", "RFM_Insights", "RFM_Overview", "RFM_GridCustomers", "RFM_GridMonetary",
-                           "RFM_ClusterSnake", "RFM_Pareto",
+                           "RFM_ClusterSnake", "RFM_ClusterSegments", "RFM_Pareto",
                            "RFM_Customers", "RFM_Segments", "RFM_Clusters", "RFM_KSelection",
                            "RFM_Thresholds", "RFM_Quality", "RFM_Parameters"}
     quality = values_written(book, 11, 3)
@@ -225,13 +225,22 @@ def test_cluster_sheet_saas_table(make_book):
         ["acme", 1.0, 20.0, 900.0, 1], ["'-bolt", 2.0, 25.0, 1000.0, 1], ["core", 3.0, 30.0, 1100.0, 1],
         ["dune", 200.0, 1.0, 20.0, 2], ["echo", 210.0, 2.0, 30.0, 2], ["fern", 220.0, 1.0, 40.0, 2]]
     tables = {a["args"][3]: a["args"][0] for a in by_func(book, "addTable")}
-    assert tables == {"RFM_ClusteredData": "$A$4:$F$10", "RFM_ClusterProfile": "$A$4:$M$6",
-                      "RFM_ClusterK": "$A$4:$E$6"}
+    # profile: cluster, name, stability, Jaccard, 11 profile columns, action; then the segment mix
+    # (cluster, name, 11 segments); k selection with the chosen k's stability
+    assert tables == {"RFM_ClusteredData": "$A$4:$F$10", "RFM_ClusterProfile": "$A$4:$P$6",
+                      "RFM_ClusterProfileSegments": "$A$9:$M$11", "RFM_ClusterK": "$A$4:$G$6"}
     profile = values_written(book, 3, 3)
-    assert profile[0][:4] == ["Cluster", "Cluster name", "Customers", "Share of customers"]
+    assert profile[0][:6] == ["Cluster", "Cluster name", "Stability", "Stability (Jaccard)", "Customers",
+                              "Share of customers"]
     assert [row[0] for row in profile[1:]] == [1, 2]
-    assert [row[2:5] for row in profile[1:]] == [[3, 0.5, 2.0], [3, 0.5, 210.0]]  # mean recency
-    assert [row[10] for row in profile[1:]] == [3000.0, 90.0]  # revenue
+    # Usage words from the headers; no purchase dates, so recency by thirds ("least recent", never
+    # "lapsed"): recency thirds 2.67 and 203.3 days; MRR top 20% from 1,000 (the centre of cluster 1
+    # is 995), bottom 40% below 40; heavy from 25 sessions (cluster 1's centre: 24.7).
+    assert [row[1] for row in profile[1:]] == ["Recent mid-MRR regular users", "Least recent low-MRR light users"]
+    assert [row[4:7] for row in profile[1:]] == [[3, 0.5, 2.0], [3, 0.5, 210.0]]  # mean recency
+    assert [row[12] for row in profile[1:]] == [3000.0, 90.0]  # revenue
+    assert all(row[2] in ("highly stable", "stable", "doubtful", "do not use") and 0 <= row[3] <= 1
+               for row in profile[1:])
 
 
 def test_cluster_sheet_ambiguous_columns(make_book):
