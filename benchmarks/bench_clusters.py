@@ -25,8 +25,8 @@ from sklearn.metrics import adjusted_rand_score
 from threadpoolctl import threadpool_limits
 
 import rfm_addin
-from rfm_addin import clustering
-from rfm_addin.clustering import features
+from rfm_addin.core import clustering
+from rfm_addin.core.clustering import features
 
 CDNOW = Path(__file__).resolve().parents[1] / "tests" / "data" / "CDNOW_master.txt"
 

@@ -8,7 +8,7 @@ Usage::
 On the 1M-transaction benchmark data (about 50,000 customers) it computes, for k = 2..10,
 the exact silhouette over all customers (slow: n squared distances) and the sampled one
 for several sample sizes and seeds, and prints the largest deviation and the time per
-estimate. The default ``rfm_addin.clustering.SILHOUETTE_SAMPLE`` is chosen from this table.
+estimate. The default ``rfm_addin.core.clustering.SILHOUETTE_SAMPLE`` is chosen from this table.
 """
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_core import AS_OF, COLS, generate, parse_size  # noqa: E402
 
 import rfm_addin as rfm  # noqa: E402
-from rfm_addin.clustering import N_INIT, features  # noqa: E402
+from rfm_addin.core.clustering import N_INIT, features  # noqa: E402
 
 
 def main() -> None:

@@ -11,19 +11,20 @@ The public API (names are a contract; the Excel layer and the CLI call only thes
     analysis.to_excel("rfm.xlsx")
 """
 from ._version import __version__
-from .analysis import Analysis, analyze
-from .clustering import ClusterResult, choose_k, cluster
-from .demo import demo_transactions
-from .errors import ColumnError, DataError, RfmError
-from .lapse import LapseThreshold, lapse_threshold
-from .profiles import profile
-from .readers import read_transactions
-from .rfm import rfm_table
-from .scoring import fit_binning, score, thresholds
-from .segments import DEFAULT_SEGMENTS, segment
+from .api import Analysis, analyze, rfm_table
+from .core.clustering import ClusterResult, choose_k, cluster
+from .core.demo import demo_transactions
+from .core.errors import ColumnError, DataError, RfmError
+from .core.lapse import LapseThreshold, lapse_threshold
+from .core.profiles import profile
+from .sources.files import read_transactions
+from .core.rfm import RfmResult
+from .core.scoring import Binning, fit_binning, score, thresholds
+from .core.segments import DEFAULT_SEGMENTS, segment
 
 __all__ = [
     "__version__", "Analysis", "analyze", "ClusterResult", "choose_k", "cluster", "demo_transactions",
     "ColumnError", "DataError", "RfmError", "profile", "read_transactions", "rfm_table", "fit_binning",
-    "score", "thresholds", "DEFAULT_SEGMENTS", "segment", "LapseThreshold", "lapse_threshold",
+    "score", "thresholds", "DEFAULT_SEGMENTS", "segment", "LapseThreshold", "lapse_threshold", "Binning",
+    "RfmResult",
 ]

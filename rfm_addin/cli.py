@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Sequence
 
 from ._version import __version__
-from .analysis import Analysis, analyze
-from .demo import demo_transactions
-from .errors import RfmError
-from .readers import read_transactions
+from .api import Analysis, analyze
+from .core.demo import demo_transactions
+from .core.errors import RfmError
+from .sources.files import read_transactions
 from .writers.safe import StagedFiles, atomic_write, check_target, prepare_folder
 from .writers.segment_csv import file_stem, remove_stale, stage_segments
 from .writers.xlsx import write_analysis
@@ -238,7 +238,7 @@ def _cmd_demo(args) -> None:
 
 
 def _cmd_template(args) -> None:
-    from .excel.template import build_template
+    from .build.template import build_template
 
     print(f"Workbook template: {build_template(args.output)}")
 
@@ -250,7 +250,7 @@ def _cmd_excel_setup(args) -> None:
 
 
 def _cmd_share(args) -> None:
-    from .share import share_copy
+    from .writers.share_copy import share_copy
 
     output = args.output or str(Path(args.input).with_name(Path(args.input).stem + "_share.xlsx"))
     report = share_copy(args.input, output, title=args.title)

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 import rfm_addin as rfm
-from rfm_addin.insights import build_insights, pareto_share
+from rfm_addin.core.insights import build_insights, pareto_share
 
 TABLE = pd.DataFrame({
     "recency": [10, 20, 30, 100],

@@ -13,7 +13,7 @@ from openpyxl.utils.datetime import CALENDAR_MAC_1904
 import rfm_addin
 from rfm_addin import RfmError
 from rfm_addin.cli import main as cli_main
-from rfm_addin.rfm import compute_rfm
+from rfm_addin.sources.route import compute_rfm
 
 HEADER = "CustomerID,InvoiceDate,Amount\n"
 

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from openpyxl import load_workbook
 
 import rfm_addin
-from rfm_addin.layout import (HEAT_COLOURS, SEGMENT_COLOURS, SheetSpec, TableSpec, analysis_sheets, locate,
+from rfm_addin.writers.layout import (HEAT_COLOURS, SEGMENT_COLOURS, SheetSpec, TableSpec, analysis_sheets, locate,
                               segment_colour, sheet_name, table_name)
 from rfm_addin.writers.xlsx import write_sheets
 from test_share import pdf_pages, pdf_text, soffice_convert
@@ -115,7 +115,7 @@ def test_summary_sheet_first_with_headline_findings_and_segments(workbook, analy
     assert ws["A5"].value == 300 and ws["B5"].value == pytest.approx(analysis.customers["monetary"].sum())
     assert ws["B5"].number_format == "#,##0.00" and ws["C5"].number_format == "0.0%"
     assert ws["D5"].number_format == "yyyy-mm-dd" and ws["D5"].value == analysis.as_of.to_pydatetime()
-    n_top, share = rfm_addin.insights.pareto_share(analysis.customers["monetary"])
+    n_top, share = rfm_addin.core.insights.pareto_share(analysis.customers["monetary"])
     assert ws["C5"].value == pytest.approx(share)
     assert set(ws.tables) == {"RFM_Headline", "RFM_Findings", "RFM_Overview"}
     findings = ws.tables["RFM_Findings"].ref

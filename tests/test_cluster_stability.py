@@ -23,7 +23,7 @@ from sklearn.metrics import adjusted_rand_score
 
 import rfm_addin
 from rfm_addin import cluster
-from rfm_addin.clustering import features
+from rfm_addin.core.clustering import features
 
 DATA = Path(__file__).parent / "data" / "CDNOW_master.txt"
 

@@ -7,7 +7,7 @@ import pytest
 from sklearn.metrics import silhouette_score
 
 import rfm_addin as rfm
-from rfm_addin.clustering import features
+from rfm_addin.core.clustering import features
 
 
 def blobs(seed=1, sizes=(60, 50, 40)):
@@ -97,7 +97,7 @@ def test_names_say_what_each_centre_is_and_are_unique_without_numbers():
 
 
 def test_stability_is_one_per_cluster_in_bands():
-    from rfm_addin.clustering import stability_word
+    from rfm_addin.core.clustering import stability_word
 
     table, _ = blobs(seed=3)
     result = rfm.cluster(table, k=4, random_state=5)
@@ -120,7 +120,7 @@ def test_stability_is_one_per_cluster_in_bands():
                                          (0.7499, "doubtful"), (0.60, "doubtful"), (0.5999, "do not use"),
                                          (0.0, "do not use"), (float("nan"), "do not use"), (1.0, "highly stable")])
 def test_stability_bands_are_half_open(value, word):
-    from rfm_addin.clustering import stability_word
+    from rfm_addin.core.clustering import stability_word
 
     assert stability_word(value) == word
 
@@ -129,7 +129,7 @@ def test_stability_jaccard_by_brute_force():
     # The mean Jaccard against an independent loop over the same subsamples and refits.
     from sklearn.cluster import KMeans
 
-    from rfm_addin.clustering import cluster_stability, features
+    from rfm_addin.core.clustering import cluster_stability, features
 
     rng = np.random.default_rng(1)
     table = pd.DataFrame({"recency": rng.integers(0, 400, 120).astype(float),
@@ -215,7 +215,7 @@ def test_parameters_are_validated(kwargs, text):
 def test_fast_silhouette_equals_scikit_learn(seed):
     from sklearn.metrics import pairwise_distances
 
-    from rfm_addin.clustering import _silhouette
+    from rfm_addin.core.clustering import _silhouette
 
     rng = np.random.default_rng(seed)
     x = rng.normal(size=(300, 3))

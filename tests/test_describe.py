@@ -9,11 +9,11 @@ import pandas as pd
 import pytest
 
 import rfm_addin as rfm
-from rfm_addin import describe
-from rfm_addin.describe import Facts, Nouns, Tiers, action, count_text, facts, name, nouns_for
-from rfm_addin.insights import (cluster_sentence, empty_segments_finding, lapsed_finding, lapsed_revenue_finding)
-from rfm_addin.lapse import LapseThreshold, lapse_threshold
-from rfm_addin.ranges import range_text
+from rfm_addin.core import describe
+from rfm_addin.core.describe import Facts, Nouns, Tiers, action, count_text, facts, name, nouns_for
+from rfm_addin.core.insights import (cluster_sentence, empty_segments_finding, lapsed_finding, lapsed_revenue_finding)
+from rfm_addin.core.lapse import LapseThreshold, lapse_threshold
+from rfm_addin.core.ranges import range_text
 
 ORDERS = Nouns("order", "orders")
 LAPSE = LapseThreshold(days=90.0, typical_gap=30.0, multiple=3, repeat_customers=10)

@@ -19,8 +19,8 @@ import pytest
 
 import rfm_addin as rfm
 from rfm_addin.cli import main
-from rfm_addin.columns import input_names
-from rfm_addin.errors import ColumnError
+from rfm_addin.core.columns import input_names
+from rfm_addin.core.errors import ColumnError
 
 FRAME = pd.DataFrame({
     "Customer": ["a", "b", "c"],

@@ -9,7 +9,7 @@ from openpyxl import Workbook
 
 import rfm_addin
 from rfm_addin import RfmError
-from rfm_addin.rfm import compute_rfm
+from rfm_addin.sources.route import compute_rfm
 
 
 def ts(text: str) -> pd.Timestamp:

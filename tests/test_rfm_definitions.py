@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import rfm_addin as rfm
-from rfm_addin.rfm import compute_rfm
+from rfm_addin.sources.route import compute_rfm
 
 # A line-item export, worked by hand below.
 LINES = pd.DataFrame(

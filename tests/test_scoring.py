@@ -1,4 +1,4 @@
-"""Tests for rfm_addin.scoring: exact values computed independently of the module.
+"""Tests for rfm_addin.core.scoring: exact values computed independently of the module.
 
 The balanced method is checked against a brute force over every way of cutting the
 distinct values (tie-break: among equally balanced cuttings, the one whose cut positions
@@ -16,8 +16,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rfm_addin.errors import RfmError
-from rfm_addin.scoring import Binning, fit_binning, score, thresholds
+from rfm_addin.core.errors import RfmError
+from rfm_addin.core.scoring import Binning, fit_binning, score, thresholds
 
 SKEWED = [1] * 50 + [2] * 20 + [3] * 12 + [4] * 8 + [5] * 5 + [8] * 5
 

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 import rfm_addin as rfm
-from rfm_addin.segments import segment_of
+from rfm_addin.core.segments import segment_of
 
 # The grid of the design notes, typed in independently of the rule table: GRID[R][FM - 1].
 GRID = {

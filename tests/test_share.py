@@ -1,4 +1,4 @@
-"""The share copy (rfm_addin.share, ``rfm-addin share``, the ribbon's "Share copy"):
+"""The share copy (rfm_addin.writers.share_copy, ``rfm-addin share``, the ribbon's "Share copy"):
 a macro-free .xlsx with each formula replaced by the value saved with it.
 
 Workbooks with real saved values are made the way a user's would be: written with
@@ -20,9 +20,9 @@ import xlsxwriter
 from openpyxl import load_workbook
 
 from rfm_addin.cli import main
-from rfm_addin.errors import RfmError
+from rfm_addin.core.errors import RfmError
 from rfm_addin.excel import share as ribbon_share
-from rfm_addin.share import share_copy, values_only
+from rfm_addin.writers.share_copy import share_copy, values_only
 
 ROOT = Path(__file__).resolve().parents[1]
 

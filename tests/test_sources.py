@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 from sources_helpers import assert_same_result, padded_ids
 
 import rfm_addin
-from rfm_addin import rfm
-from rfm_addin.errors import ColumnError, DataError, RfmError
+from rfm_addin.sources.route import compute_rfm
+from rfm_addin.core.errors import ColumnError, DataError, RfmError
 
 ibis = pytest.importorskip("ibis")
 duckdb = pytest.importorskip("duckdb")
@@ -58,8 +58,8 @@ def con():
 @pytest.mark.parametrize("as_of", [None, "2024-03-01"])
 def test_messy_data_same_as_dataframe_path(con, as_of):
     frame = messy()
-    expected = rfm.compute_rfm(frame, as_of=as_of)
-    got = rfm.compute_rfm(con.create_table("t", frame), as_of=as_of)
+    expected = compute_rfm(frame, as_of=as_of)
+    got = compute_rfm(con.create_table("t", frame), as_of=as_of)
     assert_same_result(expected, got)
     assert got.quality.counts["duplicate_rows"] == 1
     assert got.quality.counts["cancel_only_customers"] == 1
@@ -68,8 +68,8 @@ def test_messy_data_same_as_dataframe_path(con, as_of):
 
 def test_without_order_column_counts_possible_duplicates(con):
     frame = messy().drop(columns="InvoiceNo")
-    expected = rfm.compute_rfm(frame)
-    got = rfm.compute_rfm(con.create_table("t", frame))
+    expected = compute_rfm(frame)
+    got = compute_rfm(con.create_table("t", frame))
     assert_same_result(expected, got)
     assert got.quality.counts["possible_duplicates"] == 1
     assert got.frequency_basis == "transaction rows"
@@ -80,8 +80,8 @@ def test_quantity_times_price_and_negative_quantity(con):
         "InvoiceNo": ["1", "1", "2", "3", "3"], "CustomerID": [1, 1, 2, 2, 3],
         "InvoiceDate": pd.to_datetime(["2024-01-01", "2024-01-01", "2024-01-05", "2024-01-06", "2024-01-07"]),
         "Quantity": [2, 1, 3, -1, 4], "UnitPrice": [1.25, 3.0, 2.0, 2.0, 0.5]})
-    expected = rfm.compute_rfm(frame)
-    got = rfm.compute_rfm(con.create_table("t", frame))
+    expected = compute_rfm(frame)
+    got = compute_rfm(con.create_table("t", frame))
     assert_same_result(expected, got)
     assert got.quality.counts["amount_from_lines"] == 5
     assert got.table.loc["2", "monetary"] == pytest.approx(4.0)
@@ -94,8 +94,8 @@ def test_duplicates_compare_the_stored_price_not_only_the_computed_amount(con):
         "InvoiceNo": ["1", "1", "2", "2"], "CustomerID": [1, 1, 2, 2],
         "InvoiceDate": pd.to_datetime(["2024-01-01"] * 4),
         "Quantity": [2, 2, 0, 0], "UnitPrice": [1.5, 1.5, 2.0, 3.0]})
-    expected = rfm.compute_rfm(frame)
-    got = rfm.compute_rfm(con.create_table("t", frame))
+    expected = compute_rfm(frame)
+    got = compute_rfm(con.create_table("t", frame))
     assert_same_result(expected, got)
     assert expected.quality.counts["duplicate_rows"] == 1
     assert got.quality.counts["duplicate_rows"] == 1
@@ -104,16 +104,16 @@ def test_duplicates_compare_the_stored_price_not_only_the_computed_amount(con):
 
 def test_keep_columns_and_named_columns(con):
     frame = messy().rename(columns={"CustomerID": "who", "InvoiceDate": "when"})
-    expected = rfm.compute_rfm(frame, customer="who", date="when", keep="Country")
-    got = rfm.compute_rfm(con.create_table("t", frame), customer="who", date="when", keep="Country")
+    expected = compute_rfm(frame, customer="who", date="when", keep="Country")
+    got = compute_rfm(con.create_table("t", frame), customer="who", date="when", keep="Country")
     assert_same_result(expected, got)
     assert got.table["Country"].tolist() == expected.table["Country"].tolist()
 
 
 def test_ids_padded_with_any_whitespace_are_the_same_ids(con):
     frame = padded_ids()
-    expected = rfm.compute_rfm(frame)
-    got = rfm.compute_rfm(con.create_table("t", frame))
+    expected = compute_rfm(frame)
+    got = compute_rfm(con.create_table("t", frame))
     assert_same_result(expected, got)
     assert sorted(got.table.index) == ["42", "7", "8"]
     assert got.table.loc["42", "frequency"] == 2 and got.table.loc["42", "monetary"] == pytest.approx(11.0)
@@ -131,8 +131,8 @@ def test_floating_point_customer_ids(con, ids, expected_ids):
     frame = pd.DataFrame({"InvoiceNo": ["1", "2", "3", "4"], "CustomerID": ids,
                           "InvoiceDate": pd.to_datetime(["2024-01-01", "2024-01-02", "2024-01-03", "2024-01-04"]),
                           "Amount": [1.0, 2.0, 4.0, 8.0]})
-    expected = rfm.compute_rfm(frame)
-    got = rfm.compute_rfm(con.create_table("t", frame))
+    expected = compute_rfm(frame)
+    got = compute_rfm(con.create_table("t", frame))
     assert_same_result(expected, got)
     assert list(got.table.index) == expected_ids
     assert got.table.loc["12346", "monetary"] == 5.0
@@ -143,7 +143,7 @@ def test_the_compiled_query_is_ascii(con, dialect):
     # A server whose database is not UTF-8 cannot take other characters (the padded-id
     # cleaning names every Unicode space, as escapes). PostgreSQL's expression is built on
     # an unbound table, as for any backend other than DuckDB.
-    from rfm_addin.columns import resolve_columns
+    from rfm_addin.core.columns import resolve_columns
     from rfm_addin.sources.ibis_rfm import customer_expression
 
     frame = messy()
@@ -157,8 +157,8 @@ def test_the_compiled_query_is_ascii(con, dialect):
 def test_order_column_kept_with_its_values(con):
     # Text order ids are grouped by their hash in DuckDB; a kept order column keeps its text.
     frame = messy()
-    expected = rfm.compute_rfm(frame, keep="InvoiceNo")
-    got = rfm.compute_rfm(con.create_table("t", frame), keep="InvoiceNo")
+    expected = compute_rfm(frame, keep="InvoiceNo")
+    got = compute_rfm(con.create_table("t", frame), keep="InvoiceNo")
     assert_same_result(expected, got)
     assert got.table["InvoiceNo"].tolist() == expected.table["InvoiceNo"].tolist()
     assert got.table.loc["A", "InvoiceNo"] == "1001"
@@ -166,7 +166,7 @@ def test_order_column_kept_with_its_values(con):
 
 def test_demo_data_through_every_file_source(tmp_path):
     demo = rfm_addin.demo_transactions()
-    expected = rfm.compute_rfm(demo)
+    expected = compute_rfm(demo)
     single = tmp_path / "one.parquet"
     demo.to_parquet(single)
     folder = tmp_path / "parts"
@@ -177,27 +177,27 @@ def test_demo_data_through_every_file_source(tmp_path):
     csvs.mkdir()
     for i, part in enumerate(demo.iloc[j::2] for j in range(2)):
         part.assign(CustomerID="00" + part["CustomerID"]).to_csv(csvs / f"{i}.csv", index=False)
-    expected_csv = rfm.compute_rfm(demo.assign(CustomerID="00" + demo["CustomerID"]))
-    assert_same_result(expected_csv, rfm.compute_rfm(csvs))          # ids stay text: leading zeros kept
+    expected_csv = compute_rfm(demo.assign(CustomerID="00" + demo["CustomerID"]))
+    assert_same_result(expected_csv, compute_rfm(csvs))          # ids stay text: leading zeros kept
     for source in (single, str(folder), str(folder / "*.parquet")):
-        assert_same_result(expected, rfm.compute_rfm(source))
+        assert_same_result(expected, compute_rfm(source))
 
 
 def test_csv_with_text_values_goes_to_the_dataframe_path(tmp_path):
     path = tmp_path / "eu.csv"
     path.write_text("CustomerID;Date;Amount\n007;31/01/2024;1.234,50\n008;01/02/2024;10,00\n", encoding="utf-8")
-    table = rfm.rfm_table(path, decimal=",", thousands=".", dayfirst=True)
+    table = rfm_addin.rfm_table(path, decimal=",", thousands=".", dayfirst=True)
     assert table.loc["007", "monetary"] == pytest.approx(1234.5)
 
 
 @pytest.fixture
 def engine_calls(monkeypatch):
     """What each engine_rfm call returned: a result, or None for "the DataFrame path reads it"."""
-    import rfm_addin.sources as sources
+    import rfm_addin.sources.route as route
 
     calls = []
-    real = sources.engine_rfm
-    monkeypatch.setattr(sources, "engine_rfm", lambda *a, **k: calls.append(real(*a, **k)) or calls[-1])
+    real = route.engine_rfm
+    monkeypatch.setattr(route, "engine_rfm", lambda *a, **k: calls.append(real(*a, **k)) or calls[-1])
     return calls
 
 
@@ -208,15 +208,15 @@ def test_a_large_csv_file_is_read_by_duckdb(tmp_path, monkeypatch, engine_calls)
     demo["CustomerID"] = "00" + demo["CustomerID"]                      # leading zeros kept as text
     path = tmp_path / "big.csv"
     demo.to_csv(path, index=False)
-    expected = rfm.compute_rfm(demo)
+    expected = compute_rfm(demo)
     assert not sources.is_engine_source(str(path))                      # small: the DataFrame reader
     monkeypatch.setattr(sources, "CSV_ENGINE_BYTES", path.stat().st_size)
     assert sources.is_engine_source(str(path))
     assert not sources.is_engine_source(str(path), csv_as_typed=False)
-    assert_same_result(expected, rfm.compute_rfm(str(path)))
+    assert_same_result(expected, compute_rfm(str(path)))
     assert engine_calls and engine_calls[-1] is not None                # DuckDB did it
     engine_calls.clear()
-    rfm.compute_rfm(str(path), dayfirst=True)                            # an option only the reader applies
+    compute_rfm(str(path), dayfirst=True)                            # an option only the reader applies
     assert engine_calls == []
 
 
@@ -228,12 +228,12 @@ def test_a_large_csv_file_duckdb_cannot_read_goes_to_the_dataframe_reader(tmp_pa
     path = tmp_path / "latin1.csv"
     demo.to_csv(path, index=False, encoding="latin-1")
     monkeypatch.setattr(sources, "CSV_ENGINE_BYTES", 1)
-    got = rfm.compute_rfm(str(path))
+    got = compute_rfm(str(path))
     assert engine_calls == [None]                                        # DuckDB could not: the reader could
-    assert_same_result(rfm.compute_rfm(demo), got)
+    assert_same_result(compute_rfm(demo), got)
     assert "Müller" in got.table.index
     with pytest.raises(RfmError, match="DuckDB reads CSV files in UTF-8"):  # a glob has no such fallback
-        rfm.compute_rfm(str(tmp_path / "latin1*.csv"))
+        compute_rfm(str(tmp_path / "latin1*.csv"))
 
 
 def test_duckdb_url_with_table_and_query(tmp_path):
@@ -242,11 +242,11 @@ def test_duckdb_url_with_table_and_query(tmp_path):
     with duckdb.connect(str(path)) as db:
         db.register("demo", demo)
         db.execute("create table sales as select * from demo")
-    expected = rfm.compute_rfm(demo)
+    expected = compute_rfm(demo)
     url = f"duckdb:///{path}"
-    assert_same_result(expected, rfm.compute_rfm(url, table="sales"))
-    assert_same_result(expected, rfm.compute_rfm(url, query="select * from sales"))
-    table = rfm.rfm_table(url, table="sales")
+    assert_same_result(expected, compute_rfm(url, table="sales"))
+    assert_same_result(expected, compute_rfm(url, query="select * from sales"))
+    table = rfm_addin.rfm_table(url, table="sales")
     assert table.attrs["frequency_basis"] == "transaction rows"
 
 
@@ -255,18 +255,18 @@ def test_named_connection_from_environment_and_config_file(tmp_path, monkeypatch
     demo = rfm_addin.demo_transactions(n_customers=50)
     with duckdb.connect(str(path)) as db:
         db.execute("create table sales as select * from demo")
-    expected = rfm.compute_rfm(demo)
+    expected = compute_rfm(demo)
     monkeypatch.setenv("RFM_CONNECTION_MY_SHOP", f"duckdb:///{path}")
-    assert_same_result(expected, rfm.compute_rfm("my shop", table="sales"))
+    assert_same_result(expected, compute_rfm("my shop", table="sales"))
     monkeypatch.delenv("RFM_CONNECTION_MY_SHOP")
     config = tmp_path / "connections.toml"
     config.write_text(f'shop = "duckdb:///{path.as_posix()}"\n[other]\nurl = "postgresql://u:p@h/db"\n')
     monkeypatch.setenv("RFM_CONNECTIONS_FILE", str(config))
     assert connections.named_url("Shop") == f"duckdb:///{path.as_posix()}"
     assert connections.named_url("other") == "postgresql://u:p@h/db"
-    assert_same_result(expected, rfm.compute_rfm("shop", table="sales"))
+    assert_same_result(expected, compute_rfm("shop", table="sales"))
     with pytest.raises(RfmError, match="no connection named 'nowhere'.*RFM_CONNECTION_NOWHERE"):
-        rfm.compute_rfm("nowhere", table="sales")
+        compute_rfm("nowhere", table="sales")
 
 
 def test_config_path_follows_platform(monkeypatch, tmp_path):
@@ -299,21 +299,21 @@ def shop(tmp_path):
 def test_missing_table_names_the_tables_found(shop):
     url, _ = shop
     with pytest.raises(RfmError, match=r"table 'nosuch' was not found.*Tables found: flags, sales"):
-        rfm.compute_rfm(url, table="nosuch")
+        compute_rfm(url, table="nosuch")
 
 
 def test_missing_column_lists_the_columns(shop):
     url, _ = shop
     with pytest.raises(ColumnError, match=r"customer column 'Client' is not in the data.*'CustomerID'"):
-        rfm.compute_rfm(url, table="sales", customer="Client")
+        compute_rfm(url, table="sales", customer="Client")
 
 
 def test_wrong_column_type_names_column_and_type(shop):
     url, _ = shop
     with pytest.raises(RfmError, match=r"Column 'OrderDate' \(date\) has type string.*date or timestamp"):
-        rfm.compute_rfm(url, table="texts")
+        compute_rfm(url, table="texts")
     with pytest.raises(RfmError, match=r"Column 'OrderAmount' \(amount\) has type boolean.*numeric"):
-        rfm.compute_rfm(url, table="flags")
+        compute_rfm(url, table="flags")
 
 
 @pytest.mark.parametrize("name", ["sales; DROP TABLE x", 'sales" ; DROP TABLE x; --', "sales--x",
@@ -321,7 +321,7 @@ def test_wrong_column_type_names_column_and_type(shop):
 def test_sql_injection_through_table_name_is_rejected(shop, name):
     url, path = shop
     with pytest.raises(RfmError, match="not a valid table name|table name is empty"):
-        rfm.compute_rfm(url, table=name)
+        compute_rfm(url, table=name)
     with duckdb.connect(str(path), read_only=True) as db:
         assert db.execute("select count(*) from x").fetchone() == (0,)
 
@@ -329,11 +329,11 @@ def test_sql_injection_through_table_name_is_rejected(shop, name):
 def test_sql_injection_through_column_names_is_quoted(shop):
     url, path = shop
     with pytest.raises(ColumnError, match="not in the data"):
-        rfm.compute_rfm(url, table="sales", customer='a" ; --')
+        compute_rfm(url, table="sales", customer='a" ; --')
     with pytest.raises(ColumnError, match="not in the data"):
-        rfm.compute_rfm(url, table="sales", amount='OrderAmount"); DROP TABLE x; --')
+        compute_rfm(url, table="sales", amount='OrderAmount"); DROP TABLE x; --')
     # A column really named a" ; -- is quoted, not executed.
-    table = rfm.rfm_table(url, table="weird", customer='a" ; --')
+    table = rfm_addin.rfm_table(url, table="weird", customer='a" ; --')
     assert table.index.name == 'a" ; --' and len(table) == 30
     with duckdb.connect(str(path), read_only=True) as db:
         assert db.execute("select count(*) from x").fetchone() == (0,)
@@ -342,17 +342,17 @@ def test_sql_injection_through_column_names_is_quoted(shop):
 def test_bad_query_and_missing_file(tmp_path, shop):
     url, _ = shop
     with pytest.raises(RfmError, match="The query failed"):
-        rfm.compute_rfm(url, query="select * from nowhere")
+        compute_rfm(url, query="select * from nowhere")
     with pytest.raises(RfmError, match="table=.*query="):
-        rfm.compute_rfm(url)
+        compute_rfm(url)
     with pytest.raises(RfmError, match="no DuckDB database file"):
-        rfm.compute_rfm(f"duckdb:///{tmp_path / 'none.duckdb'}", table="sales")
+        compute_rfm(f"duckdb:///{tmp_path / 'none.duckdb'}", table="sales")
     with pytest.raises(RfmError, match="No files match"):
-        rfm.compute_rfm(str(tmp_path / "none" / "*.parquet"))
+        compute_rfm(str(tmp_path / "none" / "*.parquet"))
     with pytest.raises(RfmError, match="Unsupported connection URL 'mysql://u:\\*\\*\\*@h/db'"):
-        rfm.compute_rfm("mysql://u:secret@h/db", table="sales")
+        compute_rfm("mysql://u:secret@h/db", table="sales")
     with pytest.raises(RfmError, match="not with a DataFrame"):
-        rfm.compute_rfm(messy(), table="sales")
+        compute_rfm(messy(), table="sales")
 
 
 def test_unreachable_server_fails_fast_without_showing_the_password():
@@ -361,7 +361,7 @@ def test_unreachable_server_fails_fast_without_showing_the_password():
         port = s.getsockname()[1]
     start = time.monotonic()
     with pytest.raises(RfmError) as info:
-        rfm.compute_rfm(f"postgresql://u:topsecret@127.0.0.1:{port}/db", table="sales")
+        compute_rfm(f"postgresql://u:topsecret@127.0.0.1:{port}/db", table="sales")
     assert time.monotonic() - start < 10
     assert "Could not connect to PostgreSQL at 127.0.0.1" in str(info.value)
     assert "topsecret" not in str(info.value)
@@ -375,7 +375,7 @@ def test_connect_timeout_on_a_silent_server():
         port = server.getsockname()[1]
         start = time.monotonic()
         with pytest.raises(RfmError, match="waited at most 2 s"):
-            rfm.compute_rfm(f"postgresql://u@127.0.0.1:{port}/db?connect_timeout=2", table="sales")
+            compute_rfm(f"postgresql://u@127.0.0.1:{port}/db?connect_timeout=2", table="sales")
         assert time.monotonic() - start < 8
 
 
@@ -385,12 +385,12 @@ def test_missing_extra_is_named(monkeypatch, tmp_path):
     demo.to_parquet(tmp_path / "parts" / "a.parquet")
     monkeypatch.setitem(sys.modules, "ibis", None)
     with pytest.raises(connections.MissingExtra, match=r'pip install "rfm-addin\[sql\]"'):
-        rfm.compute_rfm(str(tmp_path / "parts"))
+        compute_rfm(str(tmp_path / "parts"))
     with pytest.raises(connections.MissingExtra, match=r"rfm-addin\[sql\]"):
-        rfm.compute_rfm("postgresql://u@localhost/db", table="sales")
+        compute_rfm("postgresql://u@localhost/db", table="sales")
     # A single Parquet file is still read by the DataFrame path without the extra.
     demo.to_parquet(tmp_path / "one.parquet")
-    assert len(rfm.rfm_table(tmp_path / "one.parquet")) == 20
+    assert len(rfm_addin.rfm_table(tmp_path / "one.parquet")) == 20
     monkeypatch.setitem(sys.modules, "ibis", ibis)
     monkeypatch.setitem(sys.modules, "pyspark", None)
     with pytest.raises(connections.MissingExtra, match=r"rfm-addin\[spark\]"):
@@ -411,12 +411,12 @@ def test_engine_errors_in_a_single_file_are_explained_by_row(tmp_path):
     path = tmp_path / "gap.parquet"
     frame.to_parquet(path)
     with pytest.raises(DataError, match=r"Column 'Amount': the amount is empty in 1 row .*row 5"):
-        rfm.compute_rfm(path)
+        compute_rfm(path)
     folder = tmp_path / "parts"
     folder.mkdir()
     frame.to_parquet(folder / "a.parquet")
     with pytest.raises(DataError, match=r"Column 'Amount': the amount is empty in 1 row that has a customer"):
-        rfm.compute_rfm(folder)
+        compute_rfm(folder)
 
 
 def test_analyze_from_a_parquet_folder_equals_dataframe(tmp_path):
@@ -467,13 +467,13 @@ def test_random_data_duckdb_equals_dataframe_path(rows, as_of, with_order, with_
     if not with_quantity:
         frame = frame.drop(columns="Quantity")
     try:
-        expected = rfm.compute_rfm(frame, as_of=as_of)
+        expected = compute_rfm(frame, as_of=as_of)
     except RfmError as exc:
         with pytest.raises(RfmError) as info:
-            rfm.compute_rfm(ibis.memtable(frame), as_of=as_of)
+            compute_rfm(ibis.memtable(frame), as_of=as_of)
         assert type(info.value) is type(exc)
         return
-    got = rfm.compute_rfm(ibis.memtable(frame), as_of=as_of)
+    got = compute_rfm(ibis.memtable(frame), as_of=as_of)
     assert_same_result(expected, got)
 
 
@@ -510,9 +510,9 @@ def test_out_of_memory_in_duckdb_is_retried_with_more_memory(tmp_path, monkeypat
     limits = []
     real_set = sources._set_duckdb_memory
     monkeypatch.setattr(sources, "_set_duckdb_memory", lambda t, limit: (limits.append(limit), real_set(t, limit)))
-    got = rfm.compute_rfm(str(path))
+    got = compute_rfm(str(path))
     assert limits[-1] == "1GB"                                    # retried until it fitted
-    assert_same_result(rfm.compute_rfm(pd.read_parquet(path)), got)
+    assert_same_result(compute_rfm(pd.read_parquet(path)), got)
 
 
 def _plans(monkeypatch, force_hash: bool = False) -> list[bool]:
@@ -536,7 +536,7 @@ def _plans(monkeypatch, force_hash: bool = False) -> list[bool]:
                          ids=["orders", "no order column", "padded ids"])
 def test_customer_ids_grouped_by_hash_give_the_same_result(con, monkeypatch, frame):
     plans = _plans(monkeypatch, force_hash=True)
-    assert_same_result(rfm.compute_rfm(frame), rfm.compute_rfm(con.create_table("t", frame)))
+    assert_same_result(compute_rfm(frame), compute_rfm(con.create_table("t", frame)))
     assert plans == [True]
 
 
@@ -550,7 +550,7 @@ def test_out_of_memory_on_text_customer_ids_groups_them_by_hash_first(tmp_path, 
     monkeypatch.setattr(connections, "DUCKDB_MEMORY", "2MB")      # too little by value and by hash
     monkeypatch.setattr(sources, "duckdb_memory_retries", lambda: ["1GB"])
     plans = _plans(monkeypatch)
-    assert_same_result(rfm.compute_rfm(frame), rfm.compute_rfm(str(path)))
+    assert_same_result(compute_rfm(frame), compute_rfm(str(path)))
     assert plans == [False, True]                                 # by hash first, then with more memory
 
 
@@ -562,7 +562,7 @@ def test_customer_ids_whose_hashes_collide_are_grouped_by_value_again(con, monke
                         lambda x: ibis.ifelse(x.isnull(), ibis.null("uint64"), x.length().cast("uint64")))
     plans = _plans(monkeypatch, force_hash=True)
     frame = messy()
-    assert_same_result(rfm.compute_rfm(frame), rfm.compute_rfm(con.create_table("t", frame)))
+    assert_same_result(compute_rfm(frame), compute_rfm(con.create_table("t", frame)))
     assert plans == [True, False]
 
 
@@ -572,7 +572,7 @@ def test_out_of_memory_with_a_set_limit_says_which_setting_to_change(tmp_path, m
     assert connections.duckdb_memory_retries() == []              # the user's limit is kept
     with pytest.raises(RfmError, match=r"needed more than 2MB of memory; set the environment variable "
                                        r"RFM_DUCKDB_MEMORY"):
-        rfm.compute_rfm(str(path))
+        compute_rfm(str(path))
 
 
 def test_memory_retries_double_up_to_half_the_machine(monkeypatch):
@@ -584,7 +584,7 @@ def test_memory_retries_double_up_to_half_the_machine(monkeypatch):
 
 
 def test_text_columns_outside_rfm_are_compared_by_hash_in_duckdb(con):
-    from rfm_addin.columns import resolve_columns
+    from rfm_addin.core.columns import resolve_columns
     from rfm_addin.sources.ibis_rfm import _hashed_columns
 
     # Lines 1-2 equal in every column: one duplicate. Line 3 differs from them only in the
@@ -596,8 +596,8 @@ def test_text_columns_outside_rfm_are_compared_by_hash_in_duckdb(con):
     t = con.create_table("t", frame)
     cols = resolve_columns(list(t.columns), None, None, None, None)
     assert _hashed_columns(t, cols, keep=["Country"]) == {"StockCode"}      # kept columns keep their values
-    expected = rfm.compute_rfm(frame)
-    got = rfm.compute_rfm(t, keep="Country")
+    expected = compute_rfm(frame)
+    got = compute_rfm(t, keep="Country")
     assert got.quality.counts["duplicate_rows"] == expected.quality.counts["duplicate_rows"] == 1
     assert got.table.loc["7", "monetary"] == pytest.approx(5.0)
     assert got.table.loc["7", "Country"] == "UK"
@@ -624,7 +624,7 @@ def test_time_zone_aware_parquet_gives_the_local_dates_of_the_dataframe_path(tmp
     stamps = pd.to_datetime(["2024-03-01 23:30", "2024-03-02 00:30", "2024-06-01 23:30"]).tz_localize("Europe/Berlin")
     frame_ = pd.DataFrame({"Customer": ["a", "b", "c"], "Date": stamps, "Amount": [1.0, 2.0, 3.0]})
     frame_.to_parquet(tmp_path / "tz.parquet")
-    expected = rfm.compute_rfm(frame_)
-    got = rfm.compute_rfm(str(tmp_path / "tz.parquet"))
+    expected = compute_rfm(frame_)
+    got = compute_rfm(str(tmp_path / "tz.parquet"))
     assert_same_result(expected, got)
     assert got.table["last_purchase"].dt.strftime("%Y-%m-%d").tolist() == ["2024-03-01", "2024-03-02", "2024-06-01"]

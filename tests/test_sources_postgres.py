@@ -15,8 +15,8 @@ import pytest
 from sources_helpers import assert_same_result, padded_ids
 
 import rfm_addin
-from rfm_addin import rfm
-from rfm_addin.errors import ColumnError, RfmError
+from rfm_addin.sources.route import compute_rfm
+from rfm_addin.core.errors import ColumnError, RfmError
 
 pytest.importorskip("ibis")
 psycopg = pytest.importorskip("psycopg")
@@ -89,17 +89,17 @@ def server():
 
 
 def test_demo_data_same_as_dataframe_path(server):
-    expected = rfm.compute_rfm(server["demo"])
-    assert_same_result(expected, rfm.compute_rfm(URL, table="demo_sales"))
-    assert_same_result(expected, rfm.compute_rfm(URL, table="public.demo_sales"))
-    assert_same_result(expected, rfm.compute_rfm(URL, query='select * from demo_sales where "OrderAmount" is not null'))
+    expected = compute_rfm(server["demo"])
+    assert_same_result(expected, compute_rfm(URL, table="demo_sales"))
+    assert_same_result(expected, compute_rfm(URL, table="public.demo_sales"))
+    assert_same_result(expected, compute_rfm(URL, query='select * from demo_sales where "OrderAmount" is not null'))
 
 
 @pytest.mark.parametrize("as_of", [None, "2024-06-30"])
 def test_larger_data_same_as_dataframe_path(server, as_of):
-    expected = rfm.compute_rfm(server["big"], as_of=as_of)
+    expected = compute_rfm(server["big"], as_of=as_of)
     start = time.monotonic()
-    got = rfm.compute_rfm(URL, table="big_sales", as_of=as_of)
+    got = compute_rfm(URL, table="big_sales", as_of=as_of)
     assert time.monotonic() - start < 60
     assert_same_result(expected, got)
     assert got.quality.counts["duplicate_rows"] > 0 and got.quality.counts["cancellations"] > 0
@@ -113,7 +113,7 @@ def test_analysis_from_postgres_equals_dataframe(server):
 
 
 def test_ids_padded_with_any_whitespace_are_the_same_ids(server):
-    assert_same_result(rfm.compute_rfm(padded_ids()), rfm.compute_rfm(URL, table="padded_ids"))
+    assert_same_result(compute_rfm(padded_ids()), compute_rfm(URL, table="padded_ids"))
 
 
 def test_a_latin1_database_gets_an_ascii_query(server):
@@ -126,28 +126,28 @@ def test_a_latin1_database_gets_an_ascii_query(server):
             lambda v: None if v is None else "".join(c if ord(c) < 256 else "\u00a0" for c in v))
     with _connect(url, "LATIN1 database") as conn:
         _load(conn, "padded_ids", frame, PADDED_TYPES)
-    got = rfm.compute_rfm(url, table="padded_ids")
-    assert_same_result(rfm.compute_rfm(frame), got)
+    got = compute_rfm(url, table="padded_ids")
+    assert_same_result(compute_rfm(frame), got)
     assert sorted(got.table.index) == ["42", "7", "8"]
 
 
 def test_named_connection(server, monkeypatch):
     monkeypatch.setenv("RFM_CONNECTION_WAREHOUSE", URL)
-    assert len(rfm.rfm_table("warehouse", table="demo_sales")) == 1000
+    assert len(rfm_addin.rfm_table("warehouse", table="demo_sales")) == 1000
 
 
 def test_bad_input_through_postgres(server):
     with pytest.raises(RfmError, match="table 'nosuch' was not found.*big_sales"):
-        rfm.compute_rfm(URL, table="nosuch")
+        compute_rfm(URL, table="nosuch")
     with pytest.raises(ColumnError, match="customer column 'Client' is not in the data"):
-        rfm.compute_rfm(URL, table="demo_sales", customer="Client")
+        compute_rfm(URL, table="demo_sales", customer="Client")
     with pytest.raises(RfmError, match=r"Column 'OrderDate' \(date\) has type string"):
-        rfm.compute_rfm(URL, table="text_dates")
+        compute_rfm(URL, table="text_dates")
     for name in ("demo_sales; DROP TABLE victim", 'demo_sales"; DROP TABLE victim; --'):
         with pytest.raises(RfmError, match="not a valid table name"):
-            rfm.compute_rfm(URL, table=name)
+            compute_rfm(URL, table=name)
     with pytest.raises(ColumnError, match="not in the data"):
-        rfm.compute_rfm(URL, table="demo_sales", customer='a" ; DROP TABLE victim; --')
+        compute_rfm(URL, table="demo_sales", customer='a" ; DROP TABLE victim; --')
     with server["conn"].cursor() as cur:
         cur.execute("select count(*) from victim")
         assert cur.fetchone() == (0,)
@@ -156,6 +156,6 @@ def test_bad_input_through_postgres(server):
 def test_wrong_password_is_a_clear_error_without_the_password(server):
     bad = URL.replace("rfm:rfm@", "rfm:wrong-secret@")
     with pytest.raises(RfmError) as info:
-        rfm.compute_rfm(bad, table="demo_sales")
+        compute_rfm(bad, table="demo_sales")
     assert "Could not connect to PostgreSQL" in str(info.value)
     assert "wrong-secret" not in str(info.value)

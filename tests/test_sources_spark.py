@@ -8,7 +8,7 @@ import pytest
 from sources_helpers import assert_same_result, padded_ids
 
 import rfm_addin
-from rfm_addin import rfm
+from rfm_addin.sources.route import compute_rfm
 
 
 @pytest.mark.spark
@@ -26,13 +26,13 @@ def test_spark_local_mode_gives_the_same_customer_table():
         demo = rfm_addin.demo_transactions(n_customers=300)
         demo["InvoiceNo"] = [f"C{i}" if i % 50 == 0 else str(i) for i in range(len(demo))]
         demo["OrderDate"] = demo["OrderDate"].dt.date
-        expected = rfm.compute_rfm(demo)
+        expected = compute_rfm(demo)
         frame = spark.createDataFrame(demo)
-        assert_same_result(expected, rfm.compute_rfm(frame))                       # a Spark DataFrame
+        assert_same_result(expected, compute_rfm(frame))                       # a Spark DataFrame
         con = ibis.pyspark.connect(session=spark)
         frame.createOrReplaceTempView("sales")
-        assert_same_result(expected, rfm.compute_rfm(con.table("sales"), as_of=None))  # an Ibis table
+        assert_same_result(expected, compute_rfm(con.table("sales"), as_of=None))  # an Ibis table
         padded = padded_ids()
-        assert_same_result(rfm.compute_rfm(padded), rfm.compute_rfm(spark.createDataFrame(padded)))
+        assert_same_result(compute_rfm(padded), compute_rfm(spark.createDataFrame(padded)))
     finally:
         spark.stop()

@@ -1,4 +1,4 @@
-"""The tables behind the charts and the Summary (rfm_addin.summaries), against values
+"""The tables behind the charts and the Summary (rfm_addin.core.summaries), against values
 worked out by hand."""
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rfm_addin import summaries
+from rfm_addin.core import summaries
 
 
 def test_rf_grid_counts_and_average_monetary_by_hand():

@@ -24,7 +24,8 @@ import pytest
 from oletools.olevba import VBA_Parser
 
 from rfm_addin import demo_transactions
-from rfm_addin.excel import macros, settings, template
+from rfm_addin.build import template
+from rfm_addin.excel import macros, settings
 
 TEMPLATE = Path(__file__).resolve().parents[1] / template.TEMPLATE_NAME  # the committed file
 SHEETS = ["Start here", "Transactions", "RFM Settings", "Examples", "xlwings.conf"]
@@ -81,7 +82,7 @@ def test_cli_template_command(tmp_path):
 
 
 def test_build_refuses_a_missing_folder(tmp_path):
-    from rfm_addin.errors import RfmError
+    from rfm_addin.core.errors import RfmError
 
     with pytest.raises(RfmError):
         template.build_template(tmp_path / "no such folder" / "t.xlsm")

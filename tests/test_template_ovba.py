@@ -18,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from oletools.olevba import decompress_stream
 
-from rfm_addin.excel import cfb, ovba, template
+from rfm_addin.build import cfb, ovba, template
 
 # MS-OVBA 3.2.1 (no compression), 3.2.2 (normal), 3.2.3 (maximum compression).
 SPEC_EXAMPLES = [

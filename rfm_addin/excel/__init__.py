@@ -5,7 +5,7 @@
   ``ribbon``).
 - :mod:`rfm_addin.excel.convert`: xlwings values to core inputs and back.
 - :mod:`rfm_addin.excel.settings`: the "RFM Settings" sheet.
-- :mod:`rfm_addin.excel.live_writer`: renders :mod:`rfm_addin.layout` into a workbook.
+- :mod:`rfm_addin.excel.live_writer`: renders :mod:`rfm_addin.writers.layout` into a workbook.
 
 Nothing here analyses data; the core does. Importing this package does not import
 xlwings (the submodules do), and nothing here needs an xlwings license key.

@@ -33,7 +33,7 @@ from typing import Any
 
 from xlwings.conversion.standard import _rows_2d
 
-from ..parsing import EXCEL_ERRORS
+from ..core.parsing import EXCEL_ERRORS
 
 #: ``0x800A0000`` as a signed 32-bit int: an error cell of code ``c`` arrives as ``c + ERROR_BASE``.
 ERROR_BASE = -2_146_828_288

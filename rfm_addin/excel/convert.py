@@ -21,8 +21,8 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from ..errors import RfmError
-from ..parsing import is_excel_error, serial_to_datetime
+from ..core.errors import RfmError
+from ..core.parsing import is_excel_error, serial_to_datetime
 
 #: Excel's grid.
 EXCEL_MAX_ROWS = 1_048_576

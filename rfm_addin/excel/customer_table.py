@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..errors import ColumnError
+from ..core.errors import ColumnError
 from . import convert
 
 _RECENCY_CONTEXT = {"since", "last", "ago", "inactive", "idle", "elapsed"}

@@ -33,7 +33,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import RfmError
+from ..core.errors import RfmError
 from ..writers.safe import atomic_write, prepare_folder
 
 #: The template's file name in the chosen folder.
@@ -163,7 +163,7 @@ def setup_excel(*, folder: str | os.PathLike | None = None, platform: str | None
     """
     import xlwings
 
-    from .template import build_template
+    from ..build.template import build_template
 
     platform = platform or current_platform()
     if platform not in _PLATFORMS:

@@ -1,4 +1,4 @@
-"""Render the layout (:mod:`rfm_addin.layout`) into an open workbook through xlwings.
+"""Render the layout (:mod:`rfm_addin.writers.layout`) into an open workbook through xlwings.
 
 The same code serves every xlwings engine: desktop Excel (``RunPython``), the remote
 engine (xlwings Server) and xlwings Lite. It uses only the Book / Sheet / Range / Table
@@ -32,7 +32,7 @@ Text
     (numbers with leading zeros, dates, TRUE/FALSE): see :func:`convert.safe_text`.
 
 Charts, colour scales, colours, freeze panes
-    The layout's charts (:class:`~rfm_addin.layout.ChartSpec`) are added with
+    The layout's charts (:class:`~rfm_addin.writers.layout.ChartSpec`) are added with
     ``sheet.charts.add`` (anchored at their cell), ``chart.set_source_data`` (the series
     columns, side by side, header row included, plotted by columns),
     ``chart.set_x_axis_values`` (the category column), ``chart.title``, the axes' titles
@@ -66,8 +66,8 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import pandas as pd
 
-from ..errors import RfmError
-from ..layout import (NUMBER_FORMATS, TABLE_START_ROW, ChartSpec, ConditionalFormatSpec, SheetSpec, TableSpec,
+from ..core.errors import RfmError
+from ..writers.layout import (NUMBER_FORMATS, TABLE_START_ROW, ChartSpec, ConditionalFormatSpec, SheetSpec, TableSpec,
                       checked, locate, segment_colour, table_tops)
 from .convert import EXCEL_MAX_ROWS, safe_text
 

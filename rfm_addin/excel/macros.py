@@ -1,13 +1,14 @@
 """Ribbon macros of the RFM add-in.
 
-Every macro takes an optional ``book`` (default ``xw.Book.caller()``), so the same
-function serves VBA's ``RunPython`` (desktop Excel) and xlwings' remote and Lite engines
-(which pass the book they built from the client's payload).
+Every macro is declared with :func:`.actions.action` and takes an optional ``book``
+(default ``xw.Book.caller()``), so the same function serves VBA's ``RunPython`` (desktop
+Excel) and xlwings' remote and Lite engines (which pass the book they built from the
+client's payload). Which button runs which macro is the one table of :mod:`.ribbon`.
 
 Buttons (:func:`ribbon` ids)
 ----------------------------
 ``analyze``  :func:`analyze_sheet`: the active sheet's transactions -> the result sheets
-             of :func:`rfm_addin.layout.analysis_sheets` ("RFM Summary", "RFM Insights",
+             of :func:`rfm_addin.writers.layout.analysis_sheets` ("RFM Summary", "RFM Insights",
              "RFM Customers", "RFM Segments", "RFM R x F Grid", "RFM Clusters",
              "RFM K Selection", "RFM Pareto", "RFM Thresholds", "RFM Quality").
 ``cluster``  :func:`cluster_sheet`: the active sheet is already one row per customer ->
@@ -17,7 +18,7 @@ Buttons (:func:`ribbon` ids)
 ``help``     :func:`show_help`: opens the "Start here" sheet, else shows where the README is.
 ``share``    a macro-free, formula-free copy of the saved workbook (:mod:`.share`).
 ``load``     customers aggregated by a database from the Settings' named connection
-             (:mod:`rfm_addin.sources.excel_load`), then the analysis as after Analyze.
+             (:mod:`rfm_addin.excel.load`), then the analysis as after Analyze.
 An id without a feature answers with a message naming it (see :data:`BUTTONS`).
 
 Behaviour shared by all macros
@@ -49,56 +50,20 @@ import importlib
 from pathlib import Path
 from typing import Any, Callable
 
-import xlwings as xw
-
 from .. import analyze, cluster, score, segment
-from ..analysis import cluster_table, segment_mix
-from ..segments import rules_used
-from ..errors import RfmError
-from ..layout import CLUSTER_SHEETS, TABLE_START_ROW, SheetSpec, analysis_sheets, cluster_sheets  # noqa: F401
-from . import cell_values, convert, customer_table, live_writer, run_lock, settings
-from .feedback import TITLE, Feedback, pending_actions
+from ..core.analysis import cluster_table, segment_mix
+from ..core.segments import rules_used
+from ..core.errors import RfmError
+from ..writers.layout import CLUSTER_SHEETS, TABLE_START_ROW, SheetSpec, analysis_sheets, cluster_sheets  # noqa: F401
+from . import cell_values, convert, customer_table, live_writer, settings
+from . import ribbon as ribbon_table
+from .actions import action, caller
+from .feedback import TITLE, Feedback
 
 #: Name of the getting-started sheet the "help" button opens.
 START_SHEET = "Start here"
 
 #: Sheets written by :func:`cluster_sheet`.
-
-
-def _caller(book: Any) -> Any:
-    return book if book is not None else xw.Book.caller()
-
-
-def _run(book: Any, what: str, work: Callable[[Feedback], None]) -> bool:
-    """Run one macro: progress, and on failure an alert and an unchanged workbook.
-
-    Returns
-    -------
-    bool
-        True when the work finished.
-    """
-    feedback = Feedback(book)
-    queued = pending_actions(book)
-    start = len(queued) if queued is not None else 0
-    try:
-        with run_lock.one_run(book):
-            work(feedback)
-    except Exception as exc:  # a user must see a message, never a traceback
-        if queued is not None:
-            del queued[start:]
-        feedback.clear()
-        if isinstance(exc, RfmError):
-            message = str(exc)
-        else:
-            message = (f"Something went wrong inside the RFM add-in ({type(exc).__name__}: {exc}). "
-                       "Please report this with the data that caused it.")
-        if queued is not None or not isinstance(exc, live_writer.PartlyUpdated):
-            # The remote engine drops the queued actions; elsewhere nothing was changed yet.
-            message = f"{message.split(chr(10) + chr(10) + 'These sheets')[0]}\n\nThe workbook was not changed."
-        feedback.alert(message, title=f"{TITLE}: {what}", mode="critical")
-        return False
-    feedback.clear()
-    return True
 
 
 # --------------------------------------------------------------------------------------
@@ -134,29 +99,23 @@ def _read_active(book: Any, feedback: Feedback) -> tuple[Any, int, "settings.Set
 # --------------------------------------------------------------------------------------
 # Analyze
 # --------------------------------------------------------------------------------------
-def analyze_sheet(book: Any = None) -> None:
+@action("Analyze")
+def analyze_sheet(book: Any, feedback: Feedback) -> None:
     """Analyze the transactions on the active sheet and write the result sheets.
 
-    Parameters
-    ----------
-    book : xlwings.Book, optional
-        Default ``xw.Book.caller()``.
+    Called as ``analyze_sheet(book=None)``: ``book`` is by default ``xw.Book.caller()``.
     """
-    book = _caller(book)
-
-    def work(feedback: Feedback) -> None:
-        frame, first_row, options = _read_active(book, feedback)
-        analysis = analyze(frame, **options.analyze_kwargs(), first_row=first_row,
-                           date_system=cell_values.date_system(book), progress=feedback.progress)
-        live_writer.write_sheets(book, analysis_sheets(analysis), progress=feedback.progress)
-
-    _run(book, "Analyze", work)
+    frame, first_row, options = _read_active(book, feedback)
+    analysis = analyze(frame, **options.analyze_kwargs(), first_row=first_row,
+                       date_system=cell_values.date_system(book), progress=feedback.progress)
+    live_writer.write_sheets(book, analysis_sheets(analysis), progress=feedback.progress)
 
 
 # --------------------------------------------------------------------------------------
 # Cluster a customer-level table
 # --------------------------------------------------------------------------------------
-def cluster_sheet(book: Any = None) -> None:
+@action("Cluster")
+def cluster_sheet(book: Any, feedback: Feedback) -> None:
     """Cluster the customer-level table on the active sheet (one row per customer).
 
     The recency, frequency and monetary columns are found by their headers in any common
@@ -164,49 +123,39 @@ def cluster_sheet(book: Any = None) -> None:
     RFM Settings sheet. Writes a copy of the table with the cluster of each row, the
     cluster profiles and the k-selection table.
 
-    Parameters
-    ----------
-    book : xlwings.Book, optional
-        Default ``xw.Book.caller()``.
+    Called as ``cluster_sheet(book=None)``: ``book`` is by default ``xw.Book.caller()``.
     """
-    book = _caller(book)
-
-    def work(feedback: Feedback) -> None:
-        frame, first_row, options = _read_active(book, feedback)
-        columns = customer_table.detect([str(c) for c in frame.columns], options.recency, options.frequency,
-                                        options.monetary, options.customer)
-        table, keep = customer_table.metrics_table(frame, columns, first_row)
-        if len(table) < 3:
-            raise RfmError(f"Clustering needs at least 3 customers; the active sheet has {len(table)}.")
-        feedback.progress(f"Clustering {len(table):,} customers")
-        result = cluster(table, k=options.k, weights=options.weights, random_state=options.seed,
-                         k_range=range(2, min(options.k_max, len(table) - 1) + 1),
-                         frequency_basis=columns.frequency, progress=feedback.progress)
-        segmented = segment(score(table, bins=options.bins, weights=options.weights, method=options.method),
-                            bins=options.bins).assign(cluster=result.labels, cluster_name=result.named_labels)
-        mix = segment_mix(segmented, rules_used())
-        specs = cluster_sheets(frame, keep, result.labels, result.names, cluster_table(table, result),
-                               result.k_selection, mix)
-        live_writer.write_sheets(book, specs, progress=feedback.progress)
-
-    _run(book, "Cluster", work)
+    frame, first_row, options = _read_active(book, feedback)
+    columns = customer_table.detect([str(c) for c in frame.columns], options.recency, options.frequency,
+                                    options.monetary, options.customer)
+    table, keep = customer_table.metrics_table(frame, columns, first_row)
+    if len(table) < 3:
+        raise RfmError(f"Clustering needs at least 3 customers; the active sheet has {len(table)}.")
+    feedback.progress(f"Clustering {len(table):,} customers")
+    result = cluster(table, k=options.k, weights=options.weights, random_state=options.seed,
+                     k_range=range(2, min(options.k_max, len(table) - 1) + 1),
+                     frequency_basis=columns.frequency, progress=feedback.progress)
+    segmented = segment(score(table, bins=options.bins, weights=options.weights, method=options.method),
+                        bins=options.bins).assign(cluster=result.labels, cluster_name=result.named_labels)
+    mix = segment_mix(segmented, rules_used())
+    specs = cluster_sheets(frame, keep, result.labels, result.names, cluster_table(table, result),
+                           result.k_selection, mix)
+    live_writer.write_sheets(book, specs, progress=feedback.progress)
 
 
 # --------------------------------------------------------------------------------------
 # Settings and help
 # --------------------------------------------------------------------------------------
-def reset_settings(book: Any = None) -> None:
+def _describe_settings(sheet: Any, spec: SheetSpec) -> None:
+    cells = [["About"]] + settings.descriptions()
+    sheet.range((TABLE_START_ROW, settings.DESCRIPTION_COLUMN)).value = cells
+
+
+@action("Settings")
+def reset_settings(book: Any, feedback: Feedback) -> None:
     """Create the "RFM Settings" sheet, or reset an earlier one to the defaults."""
-    book = _caller(book)
-
-    def describe(sheet: Any, spec: SheetSpec) -> None:
-        cells = [["About"]] + settings.descriptions()
-        sheet.range((TABLE_START_ROW, settings.DESCRIPTION_COLUMN)).value = cells
-
-    def work(feedback: Feedback) -> None:
-        live_writer.write_sheets(book, [settings.settings_sheet()], progress=feedback.progress, after_sheet=describe)
-
-    _run(book, "Settings", work)
+    live_writer.write_sheets(book, [settings.settings_sheet()], progress=feedback.progress,
+                             after_sheet=_describe_settings)
 
 
 def readme_path() -> Path | None:
@@ -223,34 +172,23 @@ HELP_TEXT = ("RFM add-in: put transactions on a sheet (a header row, then custom
              "RFM_PROFILE.")
 
 
-def show_help(book: Any = None) -> None:
+@action("Help")
+def show_help(book: Any, feedback: Feedback) -> None:
     """Open the "Start here" sheet; without one, show a short guide and the README's location."""
-    book = _caller(book)
-
-    def work(feedback: Feedback) -> None:
-        for sheet in book.sheets:
-            if sheet.name.strip().casefold() == START_SHEET.casefold():
-                sheet.activate()
-                return
-        readme = readme_path()
-        where = f"\n\nMore in the README: {readme}" if readme else ""
-        feedback.alert(HELP_TEXT + where, title=f"{TITLE}: help", mode="info")
-
-    _run(book, "Help", work)
+    for sheet in book.sheets:
+        if sheet.name.strip().casefold() == START_SHEET.casefold():
+            sheet.activate()
+            return
+    readme = readme_path()
+    where = f"\n\nMore in the README: {readme}" if readme else ""
+    feedback.alert(HELP_TEXT + where, title=f"{TITLE}: help", mode="info")
 
 
 # --------------------------------------------------------------------------------------
 # Ribbon
 # --------------------------------------------------------------------------------------
-#: Ribbon button id -> (feature name, "module:function"). Later features add entries.
-BUTTONS: dict[str, tuple[str, str]] = {
-    "analyze": ("Analyze", "rfm_addin.excel.macros:analyze_sheet"),
-    "cluster": ("Cluster", "rfm_addin.excel.macros:cluster_sheet"),
-    "settings": ("Settings", "rfm_addin.excel.macros:reset_settings"),
-    "help": ("Help", "rfm_addin.excel.macros:show_help"),
-    "share": ("Share copy", "rfm_addin.excel.share:share_workbook"),
-    "load": ("Load data", "rfm_addin.sources.excel_load:load_data"),
-}
+#: Ribbon button id -> (feature name, "module:function"), from the one table of :mod:`.ribbon`.
+BUTTONS: dict[str, tuple[str, str]] = {b.id: (b.feature, b.target) for b in ribbon_table.BUTTONS.values() if b.target}
 
 
 def _resolve(target: str) -> Callable[[Any], None] | None:
@@ -275,7 +213,7 @@ def ribbon(control_id: str, book: Any = None) -> None:
     book : xlwings.Book, optional
         Default ``xw.Book.caller()``.
     """
-    book = _caller(book)
+    book = caller(book)
     key = str(control_id).strip().lower()
     for prefix in ("rfm.", "rfm_"):
         if key.startswith(prefix):

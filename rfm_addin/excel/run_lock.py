@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
-from ..errors import RfmError
+from ..core.errors import RfmError
 
 BUSY = ("The RFM add-in is still working on this workbook (an earlier click). Wait until it has finished, "
         "then click again.")

@@ -30,10 +30,10 @@ from typing import Any, Callable
 
 import pandas as pd
 
-from ..errors import RfmError
-from ..rfm import parse_as_of
-from ..layout import SheetSpec, TableSpec
-from ..validation import MAX_SEED
+from ..core.errors import RfmError
+from ..core.rfm import parse_as_of
+from ..writers.layout import SheetSpec, TableSpec
+from ..core.validation import MAX_SEED
 from . import cell_values, convert
 
 #: Name of the settings sheet.

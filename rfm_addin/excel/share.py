@@ -1,6 +1,6 @@
 """The ribbon's "Share copy" button: save the workbook, then write its share copy.
 
-The copy is the file-based step of :func:`rfm_addin.share.share_copy` (the same as
+The copy is the file-based step of :func:`rfm_addin.writers.share_copy.share_copy` (the same as
 ``rfm-addin share``): a macro-free ``.xlsx`` beside the workbook, named
 "<name> (share copy).xlsx", with every formula replaced by the value Excel saved, the
 RFM Settings and xlwings.conf sheets left out, tables, charts and formatting kept. The
@@ -16,8 +16,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ..errors import RfmError
-from ..share import share_copy
+from ..core.errors import RfmError
+from ..writers.share_copy import share_copy
+from .actions import action
 from .feedback import TITLE, Feedback
 
 
@@ -27,27 +28,18 @@ def share_target(path: str | Path) -> Path:
     return path.with_name(f"{path.stem} (share copy).xlsx")
 
 
-def share_workbook(book: Any = None) -> None:
+@action("Share copy")
+def share_workbook(book: Any, feedback: Feedback) -> None:
     """Save the workbook, then write its share copy beside it and report what was left out.
 
-    Parameters
-    ----------
-    book : xlwings.Book, optional
-        Default ``xw.Book.caller()``.
+    Called as ``share_workbook(book=None)``: ``book`` is by default ``xw.Book.caller()``.
     """
-    from .macros import _caller, _run
-
-    book = _caller(book)
-
-    def work(feedback: Feedback) -> None:
-        path = Path(str(book.fullname))
-        if not path.is_file():
-            raise RfmError("Share copy needs the workbook saved as a file on this computer (desktop Excel). "
-                           "In Excel on the web, download the workbook and run: rfm-addin share WORKBOOK.xlsx")
-        feedback.progress("Saving the workbook")
-        book.save()
-        feedback.progress("Writing the share copy")
-        report = share_copy(path, share_target(path))
-        feedback.alert("\n".join(report.lines()), title=f"{TITLE}: share copy", mode="info")
-
-    _run(book, "Share copy", work)
+    path = Path(str(book.fullname))
+    if not path.is_file():
+        raise RfmError("Share copy needs the workbook saved as a file on this computer (desktop Excel). "
+                       "In Excel on the web, download the workbook and run: rfm-addin share WORKBOOK.xlsx")
+    feedback.progress("Saving the workbook")
+    book.save()
+    feedback.progress("Writing the share copy")
+    report = share_copy(path, share_target(path))
+    feedback.alert("\n".join(report.lines()), title=f"{TITLE}: share copy", mode="info")

@@ -36,8 +36,8 @@ import pandas as pd
 import xlwings as xw
 
 from .. import choose_k, cluster, profile, rfm_table, score, segment
-from ..layout import COLUMNS
-from ..validation import MAX_SEED
+from ..writers.layout import COLUMNS
+from ..core.validation import MAX_SEED
 from . import used_rows
 from .cell_values import cells, date_system
 from .convert import (
@@ -239,7 +239,7 @@ def RFM_SCORE(recency, frequency, monetary, bins=None, weights=None, output=None
 
 def _rules_frame(rules: Any) -> pd.DataFrame | None:
     """A rule table from a range laid out like ``DEFAULT_SEGMENTS`` (header row optional)."""
-    from ..segments import RULE_COLUMNS
+    from ..core.segments import RULE_COLUMNS
 
     rows = [r for r in trim_rows(as_rows(rules)) if not all(is_blank(c) for c in r)]
     if not rows:

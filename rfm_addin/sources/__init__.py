@@ -30,8 +30,8 @@ from typing import Any, Callable
 
 import pandas as pd
 
-from ..columns import resolve_columns
-from ..errors import RfmError
+from ..core.columns import resolve_columns
+from ..core.errors import RfmError
 from .connections import (DUCKDB_MEMORY_ENV, DUCKDB_THREADS_ENV, MissingExtra, connect_url, duckdb_memory,
                           duckdb_memory_retries, expand_path, first_line, is_out_of_memory, is_url, named_url,
                           open_table, read_files, require_ibis)
@@ -211,15 +211,15 @@ def engine_rfm(transactions: Any, customer: str | None = None, date: str | None 
                amount: str | None = None, order: str | None = None, as_of: object = None,
                keep: Any = None, *, table: str | None = None, query: str | None = None,
                progress: Callable[[str], None] | None = None):
-    """:func:`rfm_addin.rfm.compute_rfm` for an engine source; returns the same ``RfmResult``.
+    """:func:`rfm_addin.sources.route.compute_rfm` for an engine source; returns the same ``RfmResult``.
 
     Returns None when a single typed-file check fails and the DataFrame path should read
     the file instead (text dates or amounts, title rows...), or when DuckDB cannot read a
     single file the DataFrame reader can (up to ``_EXPLAIN_LIMIT``: a CSV file not in UTF-8,
     a value DuckDB's type guess did not foresee).
     """
-    from ..rfm import parse_as_of
-    from ..columns import resolve_keep
+    from ..core.rfm import parse_as_of
+    from ..core.columns import resolve_keep
     from .ibis_rfm import (HashCollision, can_hash_customers, check_types, customer_expression, fetch_rows,
                            result_from_rows)
 

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from ..errors import RfmError
+from ..core.errors import RfmError
 
 #: Seconds a database server gets to answer a connection.
 CONNECT_TIMEOUT = 5

@@ -2,10 +2,10 @@
 
 :func:`customer_expression` is the only place where the engine path's cleaning and
 aggregation are written. It follows the rules of the DataFrame path (module docstring of
-:mod:`rfm_addin.rfm`) step by step, and returns one row per customer (plus one row for
+:mod:`rfm_addin.core.rfm`) step by step, and returns one row per customer (plus one row for
 the transactions without a customer) carrying, next to recency/frequency/monetary, the
 partial quality counts of that customer. :func:`result_from_rows` then adds those few
-columns up into the same :class:`~rfm_addin.quality.QualityReport` and builds the same
+columns up into the same :class:`~rfm_addin.core.quality.QualityReport` and builds the same
 customer table, so only one row per customer ever leaves the engine.
 
 How each rule maps to the expression. Stage A groups identical rows; stage B gives each
@@ -13,7 +13,7 @@ group one kind (:data:`KINDS`: purchase, cancellation, after as_of, no customer,
 and adds up a customer's groups of one kind; stage C adds up the kinds of each customer:
 
 - ids: text ids are trimmed of what ``str.strip()`` removes, empty text is missing,
-  "12346.0" is "12346" (as :func:`rfm_addin.parsing.read_ids`; see :func:`_clean_id`);
+  "12346.0" is "12346" (as :func:`rfm_addin.core.parsing.read_ids`; see :func:`_clean_id`);
   numeric ids stay numbers in the engine and become text in Python on the per-customer
   rows; in DuckDB, text order ids are then grouped by their hash (:func:`_hashed_columns`).
 - blank rows: every used column missing; counted, skipped.
@@ -53,10 +53,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..columns import ColumnMap
-from ..errors import DataError, RfmError
-from ..parsing import EXCEL_ERRORS, id_texts
-from ..quality import QualityReport
+from ..core.columns import ColumnMap
+from ..core.errors import DataError, RfmError
+from ..core.parsing import EXCEL_ERRORS, id_texts
+from ..core.quality import QualityReport
 
 
 
@@ -114,7 +114,7 @@ def _whitespace_class(re2: bool) -> str:
 
 
 def _clean_id(x, re2: bool = True):
-    """An id as the DataFrame path reads it (:func:`rfm_addin.parsing.id_texts`): trimmed
+    """An id as the DataFrame path reads it (:func:`rfm_addin.core.parsing.id_texts`): trimmed
     text, '' missing, '12.0' -> '12'.
 
     Both costly steps are guarded, so that they run only on the few ids that need them
@@ -614,15 +614,15 @@ def result_from_rows(rows: EngineRows, cols: ColumnMap, stated_as_of: pd.Timesta
     """The customer table and quality report from the engine's rows (:func:`fetch_rows`).
 
     ``keep`` maps each kept source column to its name in the table
-    (:func:`rfm_addin.columns.resolve_keep`).
+    (:func:`rfm_addin.core.columns.resolve_keep`).
 
-    Mirrors :func:`rfm_addin.rfm.compute_rfm` line by line (same keys, same order, same
+    Mirrors :func:`rfm_addin.sources.route.compute_rfm` line by line (same keys, same order, same
     messages), on numbers the engine already added up.
     """
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from ..rfm import finish
+    from ..core.rfm import finish
 
     kept_names = list((keep or {}).values())
     report = QualityReport()

@@ -1,1 +1,1 @@
-"""File writers: render the layout of :mod:`rfm_addin.layout` into workbooks, safely."""
+"""File writers: render the layout of :mod:`rfm_addin.writers.layout` into workbooks, safely."""

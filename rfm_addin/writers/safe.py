@@ -10,7 +10,7 @@ import tempfile
 from pathlib import Path
 from typing import Callable
 
-from ..errors import RfmError
+from ..core.errors import RfmError
 
 
 def check_target(path: str | os.PathLike, inputs: tuple[str | os.PathLike, ...] = (),

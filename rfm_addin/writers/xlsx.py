@@ -1,9 +1,9 @@
-"""Render the layout (:mod:`rfm_addin.layout`) into a new .xlsx file with XlsxWriter.
+"""Render the layout (:mod:`rfm_addin.writers.layout`) into a new .xlsx file with XlsxWriter.
 
 XlsxWriter writes new workbooks with real Excel Tables and number formats (openpyxl is
-kept for reading and editing existing files). Charts (:class:`~rfm_addin.layout.ChartSpec`)
+kept for reading and editing existing files). Charts (:class:`~rfm_addin.writers.layout.ChartSpec`)
 become native, editable Excel charts whose series refer to the cells of their table;
-colour scales (:class:`~rfm_addin.layout.ConditionalFormatSpec`) become 3-colour-scale
+colour scales (:class:`~rfm_addin.writers.layout.ConditionalFormatSpec`) become 3-colour-scale
 conditional formats; segment cells are filled with the segment's colour. Text from the data is always written with
 ``write_string``: a customer id such as ``=HYPERLINK(...)`` or ``@SUM(1)`` stays text and
 never becomes a formula or a link.
@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import xlsxwriter
 
-from ..layout import (NUMBER_FORMATS, ChartSpec, ConditionalFormatSpec, SheetSpec, TableSpec, analysis_sheets,
+from .layout import (NUMBER_FORMATS, ChartSpec, ConditionalFormatSpec, SheetSpec, TableSpec, analysis_sheets,
                       checked, locate, segment_colour, table_tops)
 from .safe import StagedFiles, atomic_write
 
@@ -246,7 +246,7 @@ def write_sheets(sheets: list[SheetSpec], path: str | os.PathLike, properties: d
 
 
 def write_analysis(analysis, path: str | os.PathLike, inputs: tuple = (), files: StagedFiles | None = None) -> str:
-    """Write an :class:`~rfm_addin.analysis.Analysis` as a workbook (see the layout and :func:`write_sheets`)."""
+    """Write an :class:`~rfm_addin.core.analysis.Analysis` as a workbook (see the layout and :func:`write_sheets`)."""
     properties = {
         "title": f"RFM analysis as of {analysis.as_of:%Y-%m-%d}",
         "subject": "Customer segmentation (RFM scores, segments, K-Means clusters)",

@@ -17,7 +17,8 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from rfm_addin.excel import install, template
+from rfm_addin.build import template
+from rfm_addin.excel import install
 
 ROOT = Path(__file__).resolve().parents[2]
 WINDOWS_PYTHON = r"C:\Users\ana\rfm\.venv\Scripts\python.exe"

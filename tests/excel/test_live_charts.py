@@ -7,7 +7,7 @@ from excel_payloads import by_func, sheet
 from test_macros import SETTINGS, transactions
 
 from rfm_addin.excel import live_writer, macros
-from rfm_addin.layout import HEAT_COLOURS, SheetSpec, TableSpec, segment_colour
+from rfm_addin.writers.layout import HEAT_COLOURS, SheetSpec, TableSpec, segment_colour
 
 SHEETS = ["Data", "RFM Settings", "RFM Summary", "RFM Insights", "RFM Customers", "RFM Segments", "RFM R x F Grid", "RFM Clusters",
           "RFM K Selection", "RFM Pareto", "RFM Thresholds", "RFM Quality"]

@@ -18,7 +18,7 @@ from workbook_model import apply, table_values
 from rfm_addin import analyze
 from rfm_addin.excel import live_writer, macros, settings
 from rfm_addin.excel.convert import frame_from_rows
-from rfm_addin.layout import analysis_sheets, checked
+from rfm_addin.writers.layout import analysis_sheets, checked
 
 #: More purchases: a new customer F and more lines for A, so tables grow and move.
 MORE = PURCHASES + [("F", "2024-03-29", 500.0), ("F", "2024-03-02", 5.0), ("A", "2024-02-01", 1.0),
@@ -142,7 +142,7 @@ def by_func_of(done: list[dict], func: str) -> list[dict]:
 
 def test_failure_after_updating_names_the_sheets(monkeypatch):
     """Desktop Excel has no queue to drop: the message says which sheets are partly updated."""
-    from rfm_addin.layout import SheetSpec, table_spec
+    from rfm_addin.writers.layout import SheetSpec, table_spec
     import pandas as pd
 
     class Broken(Exception):

@@ -7,8 +7,8 @@ import sys
 
 import pytest
 
-from rfm_addin.errors import RfmError
-from rfm_addin.excel import macros, run_lock
+from rfm_addin.core.errors import RfmError
+from rfm_addin.excel import actions, macros, run_lock
 
 
 class MacBook:
@@ -58,14 +58,14 @@ def test_no_lock_on_the_remote_engine(make_book, tmp_path):
 def test_macro_refuses_a_second_click(tmp_path, monkeypatch):
     book = MacBook(str(tmp_path / "Sales.xlsm"))
     alerts = []
-    monkeypatch.setattr(macros, "Feedback", lambda b: type("F", (), {
+    monkeypatch.setattr(actions, "Feedback", lambda b: type("F", (), {
         "alert": lambda self, text, **kw: alerts.append(text), "clear": lambda self: None,
         "progress": lambda self, text: None})())
     other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
     try:
         run_lock.lock_path(book).write_text(str(other.pid))
         ran = []
-        assert macros._run(book, "Analyze", lambda feedback: ran.append(1)) is False
+        assert actions.run(book, "Analyze", lambda feedback: ran.append(1)) is False
         assert not ran
         assert "still working on this workbook" in alerts[0] and "The workbook was not changed." in alerts[0]
     finally:

@@ -248,7 +248,7 @@ def test_seed_outside_range_is_named():
 
 
 def test_settings_seed_outside_range_is_named():
-    from rfm_addin.errors import RfmError
+    from rfm_addin.core.errors import RfmError
     from rfm_addin.excel import settings
 
     with pytest.raises(RfmError, match="from 0 to 4294967295"):
@@ -257,7 +257,7 @@ def test_settings_seed_outside_range_is_named():
 
 
 def test_settings_as_of_text_follows_the_sheets_date_order():
-    from rfm_addin.errors import RfmError
+    from rfm_addin.core.errors import RfmError
     from rfm_addin.excel import settings
 
     rows = [["Setting", "Value"], ["As-of date", "03/04/2024"], ["Date order", "day-first"]]

@@ -1,12 +1,12 @@
 """The whole analysis in one call, and its result object.
 
-:func:`analyze` runs rfm_table -> score -> segment -> cluster -> profiles -> insights with
-one set of parameters, so the Excel ribbon, the command line and Python users get the same
+:func:`analyze_result` runs score -> segment -> cluster -> profiles -> insights on a customer
+table with one set of parameters; :func:`rfm_addin.analyze` (the API layer) aggregates the
+transactions first, so the Excel ribbon, the command line and Python users get the same
 numbers from the same code.
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
@@ -18,7 +18,7 @@ from .describe import nouns_for
 from .insights import build_insights
 from .profiles import PROFILE_COLUMNS, profile
 from .ranges import segment_ranges
-from .rfm import RfmResult, compute_rfm
+from .rfm import RfmResult
 from .scoring import score, thresholds
 from .segments import rules_used, segment
 
@@ -67,21 +67,6 @@ class Analysis:
     rules: pd.DataFrame = field(default_factory=pd.DataFrame)
     cluster_segments: pd.DataFrame = field(default_factory=pd.DataFrame)
 
-    def to_excel(self, path: str | os.PathLike) -> str:
-        """Write the results workbook (one sheet and named Excel Table per result).
-
-        The file is written to a temporary file beside ``path`` and renamed into place, so
-        a failure leaves no partial file and an existing file untouched.
-
-        Returns
-        -------
-        str
-            The path written.
-        """
-        from .writers.xlsx import write_analysis
-
-        return write_analysis(self, path)
-
 
 #: The columns of a cluster profile besides :data:`PROFILE_COLUMNS`.
 CLUSTER_COLUMNS = ["cluster_name", "stability", "jaccard"]
@@ -127,14 +112,9 @@ def _no_clusters(table: pd.DataFrame, reason: str) -> ClusterResult:
                          k_selection=selection, names=pd.Series(dtype=object, name="cluster_name"))
 
 
-def analyze(
-    transactions: pd.DataFrame,
-    customer: str | None = None,
-    date: str | None = None,
-    amount: str | None = None,
-    order: str | None = None,
-    as_of: object = None,
-    keep: Iterable[str] | str | None = None,
+def analyze_result(
+    base: RfmResult,
+    *,
     bins: int = 5,
     method: str = "balanced",
     weights=(1, 1, 1),
@@ -142,38 +122,22 @@ def analyze(
     k: int | None = None,
     k_range: Iterable[int] = range(2, 11),
     random_state: int = 0,
-    *,
-    decimal: str = ".",
-    thousands: str | None = None,
-    dayfirst: bool | None = None,
-    date_system: int = 1900,
-    first_row: int = 2,
     sample_size: int = SILHOUETTE_SAMPLE,
     progress: Callable[[str], None] | None = None,
-    table: str | None = None,
-    query: str | None = None,
+    result_type: type[Analysis] | None = None,
 ) -> Analysis:
-    """Run the full RFM analysis on a transactions table.
+    """The analysis of a customer table: score -> segment -> cluster -> profiles -> insights.
 
-    Parameters are those of :func:`rfm_table` (including the sources it accepts and
-    ``table``/``query``), :func:`score`, :func:`segment` and
-    :func:`cluster`; ``weights`` serves both the combined score and the clustering.
-    ``progress`` is called with a short text at each step (the CLI shows it on a terminal,
-    the ribbon on Excel's status bar).
+    Parameters are those of :func:`rfm_addin.analyze` after the transactions, which have
+    been aggregated into ``base`` (:func:`rfm_addin.sources.route.compute_rfm`).
+    ``result_type`` is the class of the result (the API layer's :class:`rfm_addin.Analysis`
+    adds ``to_excel``).
 
     When ``k`` is None and there are too few distinct customers to cluster (one customer,
     or all identical), scores and segments are still computed and clustering is skipped
     with the reason in the insights; with an explicit ``k`` that is an error.
-
-    Returns
-    -------
-    Analysis
     """
     say = progress or (lambda text: None)
-    say("Reading transactions")
-    base: RfmResult = compute_rfm(transactions, customer, date, amount, order, as_of, keep, decimal, thousands,
-                                  dayfirst=dayfirst, date_system=date_system, first_row=first_row,
-                                  table=table, query=query, progress=say)
     table = base.table
     say(f"Scoring {len(table):,} customers")
     scored = score(table, bins=bins, weights=weights, method=method)
@@ -205,7 +169,7 @@ def analyze(
         "weights": tuple(weights), "k": clusters.k, "k_range": f"{min(k_range)}..{max(k_range)}",
         "random_state": random_state,
     }
-    return Analysis(customers=customers, thresholds=score_thresholds,
+    return (result_type or Analysis)(customers=customers, thresholds=score_thresholds,
                     segment_summary=summary, cluster_profile=cluster_profile, k_selection=clusters.k_selection,
                     quality=base.quality.to_frame(), insights=insights, as_of=base.as_of, parameters=parameters,
                     rules=rule_table, cluster_segments=segment_mix(customers, rule_table))

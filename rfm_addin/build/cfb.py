@@ -10,7 +10,7 @@ links, colours, CLSIDs, state bits, times) and only lays the stream data out afr
   directory, FAT), so the same input always gives the same bytes;
 - no DIFAT sectors: up to 109 FAT sectors (about 6.8 MB), far beyond a VBA project.
 
-Only what :mod:`rfm_addin.excel.template` needs; tested by reading the result back with
+Only what :mod:`rfm_addin.build.template` needs; tested by reading the result back with
 olefile (every stream byte-identical, the replaced ones as given).
 """
 from __future__ import annotations

@@ -34,10 +34,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from xml.sax.saxutils import escape, unescape
 
-from ._version import __version__
-from .readers import asks_full_calculation
-from .errors import RfmError
-from .writers.safe import atomic_write
+from .._version import __version__
+from ..sources.files import asks_full_calculation
+from ..core.errors import RfmError
+from .safe import atomic_write
 
 #: Sheets that hold the add-in's settings, never shared.
 REMOVED_SHEETS = ("RFM Settings", "xlwings.conf", "_xlwings.conf")

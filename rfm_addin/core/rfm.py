@@ -19,7 +19,6 @@ Everything that is dropped, kept or left out is counted in a :class:`QualityRepo
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from typing import Iterable
 
@@ -128,53 +127,28 @@ def _missing_values_error(column: str, positions: np.ndarray, first_row: int, wh
                      "Fill them in or remove those rows.", column=column, rows=rows)
 
 
-def _as_frame(transactions: object, first_row: int, date_system: int) -> tuple[pd.DataFrame, int, int]:
-    """The transactions as a DataFrame, reading a file path first (with its row numbering)."""
-    if isinstance(transactions, pd.DataFrame):
-        return transactions, first_row, date_system
-    if isinstance(transactions, (str, os.PathLike)):
-        from .readers import read_transactions
-
-        read = read_transactions(transactions)
-        return read.frame, read.first_row, read.date_system
-    raise RfmError(f"transactions must be a pandas DataFrame or a file path, not {type(transactions).__name__}.")
-
-
-def compute_rfm(
-    transactions: pd.DataFrame,
+def rfm_from_frame(
+    frame: pd.DataFrame,
+    *,
     customer: str | None = None,
     date: str | None = None,
     amount: str | None = None,
     order: str | None = None,
-    as_of: object = None,
+    as_of: pd.Timestamp | None = None,
     keep: Iterable[str] | str | None = None,
     decimal: str = ".",
     thousands: str | None = None,
-    *,
     dayfirst: bool | None = None,
     date_system: int = 1900,
     first_row: int = 2,
-    table: str | None = None,
-    query: str | None = None,
-    progress=None,
 ) -> RfmResult:
-    """Build the customer table and its quality report; see :func:`rfm_table` for parameters.
+    """The customer table and its quality report from a DataFrame of transactions, in pandas.
 
-    ``progress`` (a callable taking a short text) hears how long an engine has been working.
+    The parameters are those of :func:`rfm_addin.rfm_table`, with ``as_of`` already read
+    (:func:`parse_as_of`); :func:`rfm_addin.sources.route.compute_rfm` sends DataFrames and
+    files here and other sources to their engine.
     """
-    stated_as_of = parse_as_of(as_of, dayfirst)
-    if not isinstance(transactions, pd.DataFrame):
-        from .sources import engine_rfm, is_engine_source, typed_csv_reading
-
-        if is_engine_source(transactions, table, query,
-                            csv_as_typed=typed_csv_reading(decimal, thousands, dayfirst)):
-            result = engine_rfm(transactions, customer, date, amount, order, stated_as_of, keep, table=table,
-                                query=query, progress=progress)
-            if result is not None:
-                return result
-    elif table is not None or query is not None:
-        raise RfmError("table= and query= go with a connection URL or name, not with a DataFrame.")
-    frame, first_row, date_system = _as_frame(transactions, first_row, date_system)
+    stated_as_of = as_of
     if decimal not in (".", ","):
         raise RfmError(f"decimal must be '.' or ',', not {decimal!r}.")
     if thousands is not None and (thousands == decimal or thousands not in (",", ".", " ", "'", "\u00a0")):
@@ -368,80 +342,3 @@ def _attach_kept(table, frame, keep_cols, rows, cust_codes, cust_ids) -> pd.Data
     kept.index = cust_ids[cust_codes[index]].to_numpy(dtype=object)
     firsts = kept.groupby(level=0, sort=False).first()
     return table.join(firsts, how="left")
-
-
-def rfm_table(
-    transactions: pd.DataFrame,
-    customer: str | None = None,
-    date: str | None = None,
-    amount: str | None = None,
-    order: str | None = None,
-    as_of: object = None,
-    keep: Iterable[str] | str | None = None,
-    decimal: str = ".",
-    thousands: str | None = None,
-    *,
-    dayfirst: bool | None = None,
-    date_system: int = 1900,
-    first_row: int = 2,
-    table: str | None = None,
-    query: str | None = None,
-) -> pd.DataFrame:
-    """One row per customer with recency, frequency and monetary value.
-
-    Parameters
-    ----------
-    transactions : DataFrame, path, glob, Ibis table or connection
-        One row per transaction (or per order line). A DataFrame (or an XLSX file, or a
-        CSV/Parquet file with text dates or amounts) is cleaned in pandas. Parquet and CSV
-        files with typed columns, globs (``transactions/*.parquet``) and folders are
-        aggregated by an embedded DuckDB; an Ibis table expression or Spark DataFrame by
-        its engine; a URL (``duckdb:///shop.duckdb``, ``postgresql://user@host/db``) or a
-        named connection (see :mod:`rfm_addin.sources.connections`) with ``table`` or
-        ``query`` by that database. Same rules, same result; only one row per customer
-        leaves the engine. Needs ``pip install "rfm-addin[sql]"``.
-    customer, date, amount, order : str, optional
-        Column names; None detects them from common headers (CustomerID, InvoiceDate,
-        Amount / Sales / Revenue or Quantity x UnitPrice, InvoiceNo...). Without an order
-        column, frequency counts transaction rows.
-    as_of : date-like, optional
-        The date recency is measured to; default the day after the latest transaction.
-        Later transactions are left out.
-    keep : str or list of str, optional
-        Customer-level columns to carry over (first non-empty value per customer), so
-        segments can go back to a CRM. A column named like a result column or its label,
-        in any case ("Segment", "cluster", "R score"), is kept as "Segment (input)".
-    decimal, thousands : str
-        How text amounts are written: decimal mark ("." or ","), thousands separator
-        (None: grouped text amounts such as "1,234.50" are errors, not guesses).
-    dayfirst : bool, optional
-        For text dates such as 03/04/2024: True day-first, False month-first, None raises
-        an error when the text is ambiguous.
-    date_system : {1900, 1904}
-        The Excel date system of serial-number dates.
-    first_row : int
-        Row number of the first data row in the source, for error messages (2 for a sheet
-        or CSV whose header is row 1).
-    table, query : str, optional
-        With a connection URL or name: the table to read (checked and quoted, never
-        inserted into SQL) or a SELECT query of your own.
-
-    Returns
-    -------
-    DataFrame
-        Indexed by customer id as text (12346, not 12346.0; leading zeros kept), sorted by
-        id, named after the customer column; columns ``recency`` (int days),
-        ``frequency`` (int), ``monetary`` (float), ``first_purchase``, ``last_purchase``,
-        ``avg_order_value`` (monetary / frequency), then the ``keep`` columns.
-        ``table.attrs`` holds ``as_of`` and ``frequency_basis``.
-
-    Raises
-    ------
-    RfmError
-        Missing or ambiguous columns, unreadable values (naming rows and column), no data.
-    """
-    result = compute_rfm(transactions, customer, date, amount, order, as_of, keep, decimal, thousands,
-                         dayfirst=dayfirst, date_system=date_system, first_row=first_row, table=table, query=query)
-    table = result.table
-    table.attrs.update(as_of=result.as_of, frequency_basis=result.frequency_basis)
-    return table

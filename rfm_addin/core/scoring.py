@@ -45,8 +45,8 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from rfm_addin.errors import RfmError
-from rfm_addin.validation import (
+from .errors import RfmError
+from .validation import (
     check_bins, check_customer_table, check_method, check_weights,
 )
 

@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import RfmError
-from .parsing import SourceRows
+from ..core.errors import RfmError
+from ..core.parsing import SourceRows
 
 
 @dataclass
@@ -32,7 +32,7 @@ class Transactions:
         The rows, every column as the file holds it.
     first_row : int or SourceRows
         Row (line) number of the first data row, for messages; the line of every data row
-        when a quoted CSV field spans lines (:class:`rfm_addin.parsing.SourceRows`).
+        when a quoted CSV field spans lines (:class:`rfm_addin.core.parsing.SourceRows`).
     date_system : int
         1900, or 1904 for workbooks using the Mac 1904 date system.
     source : str
@@ -234,7 +234,7 @@ def read_transactions(path: str | os.PathLike, sheet: str | None = None) -> Tran
     """
     path = Path(path).expanduser()
     if not path.is_file() and (path.is_dir() or any(ch in str(path) for ch in "*?[")):
-        from .sources.connections import expand_path
+        from .connections import expand_path
 
         found = expand_path(path)
         if found is not None and found[1] == "csv":

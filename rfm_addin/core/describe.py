@@ -6,7 +6,7 @@ logs, as the clusters are fitted) *is*, against cut points taken from this data
 (:class:`Tiers`), never against a skewed average:
 
 - **recency**: "recent" within the typical gap between purchases, "lapsed" beyond the lapse
-  threshold (:mod:`rfm_addin.lapse`), "lapsing" between. A table without purchase dates has
+  threshold (:mod:`rfm_addin.core.lapse`), "lapsing" between. A table without purchase dates has
   no threshold: "recent", "less recent" and "least recent" by the thirds of recency.
 - **frequency**: "one-time" when the centre rounds to one purchase, "frequent" from the
   top 20% of frequency (at least 3), else "repeat".

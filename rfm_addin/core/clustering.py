@@ -329,7 +329,7 @@ class ClusterResult:
         ``k``, ``inertia``, ``silhouette``, ``chosen`` for the k values tried, and the chosen
         k's mean ``jaccard`` and ``stability`` word (blank on the other rows).
     names : Series of str
-        A unique name per cluster describing its centre (:func:`rfm_addin.describe.unique_names`).
+        A unique name per cluster describing its centre (:func:`rfm_addin.core.describe.unique_names`).
     stability : DataFrame
         Indexed by cluster 1..k: ``jaccard`` and ``stability`` (:func:`cluster_stability`);
         empty when not computed.

@@ -3,7 +3,7 @@
 Everything a chart shows is first a table on a sheet (so a reader can check the numbers
 and an analyst can re-plot them); these functions compute those tables. They are core
 logic: plain pandas in, plain DataFrames out, no Excel. The layout
-(:mod:`rfm_addin.layout`) puts them on sheets and describes the charts drawn from them.
+(:mod:`rfm_addin.writers.layout`) puts them on sheets and describes the charts drawn from them.
 
 - :func:`rf_grid`: the classic R x F heat map, customers and average monetary per cell.
 - :func:`standardised_cluster_means`: the "snake plot" of clusters (mean z-score of R, F, M).

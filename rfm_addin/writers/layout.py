@@ -11,7 +11,7 @@ work at once) whose columns carry a number format kind from :data:`NUMBER_FORMAT
 Charts (:class:`ChartSpec`), colour scales (:class:`ConditionalFormatSpec`), segment
 colours (:data:`SEGMENT_COLOURS`), freeze panes and where each table and chart sits are
 described here too, as data that refers to tables and columns by name; the numbers behind
-every chart are a table on the same sheet, computed by :mod:`rfm_addin.summaries`.
+every chart are a table on the same sheet, computed by :mod:`rfm_addin.core.summaries`.
 """
 from __future__ import annotations
 
@@ -23,12 +23,12 @@ from typing import TYPE_CHECKING, Iterable
 import numpy as np
 import pandas as pd
 
-from . import summaries
-from .columns import input_names
-from .labels import COLUMNS, reserved_names  # COLUMNS re-exported: the labels of every known column
+from ..core import summaries
+from ..core.columns import input_names
+from ..core.labels import COLUMNS, reserved_names  # COLUMNS re-exported: the labels of every known column
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .analysis import Analysis
+    from ..core.analysis import Analysis
 
 #: Prefix of every sheet the add-in owns; re-running updates only these sheets, in place.
 SHEET_PREFIX = "RFM "

@@ -4,7 +4,7 @@ Every sentence is built from numbers in the analysis: the Pareto share, the cust
 revenue lapsed beyond the lapse threshold, the largest and the most valuable segment, where
 the lapsed revenue sits, revenue at risk, empty segments and why, how k was chosen and how
 stable the clusters are, and one sentence per cluster: its centre, what sets it apart most,
-and its action from the one rule base (:mod:`rfm_addin.describe`).
+and its action from the one rule base (:mod:`rfm_addin.core.describe`).
 """
 from __future__ import annotations
 
@@ -60,9 +60,9 @@ def cluster_sentence(number: int, name: str, row: pd.Series, centre: pd.Series, 
     centre : Series
         Its centre (``recency``, ``frequency``, ``monetary``).
     differences : Series
-        Its standardised differences (:func:`rfm_addin.describe.standardised_differences`).
+        Its standardised differences (:func:`rfm_addin.core.describe.standardised_differences`).
     action : str
-        Its action (:func:`rfm_addin.describe.action`).
+        Its action (:func:`rfm_addin.core.describe.action`).
     nouns : Nouns
         The words of the metrics.
     stability : Series, optional

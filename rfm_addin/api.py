@@ -1,0 +1,166 @@
+"""The package's face: ``rfm_table``, ``analyze`` and ``Analysis.to_excel``.
+
+A thin layer above the input router (:mod:`rfm_addin.sources.route`) and the writers
+(:mod:`rfm_addin.writers`): the computations live in :mod:`rfm_addin.core`, which imports
+neither engines, file formats, writers nor Excel.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable
+
+import pandas as pd
+
+from .core import analysis as _core
+from .core.clustering import SILHOUETTE_SAMPLE
+from .sources.route import compute_rfm
+from .writers.xlsx import write_analysis
+
+
+@dataclass
+class Analysis(_core.Analysis):
+    __doc__ = _core.Analysis.__doc__
+
+    def to_excel(self, path: str | os.PathLike) -> str:
+        """Write the results workbook (one sheet and named Excel Table per result).
+
+        The file is written to a temporary file beside ``path`` and renamed into place, so
+        a failure leaves no partial file and an existing file untouched.
+
+        Returns
+        -------
+        str
+            The path written.
+        """
+        return write_analysis(self, path)
+
+
+def rfm_table(
+    transactions: Any,
+    *,
+    customer: str | None = None,
+    date: str | None = None,
+    amount: str | None = None,
+    order: str | None = None,
+    as_of: object = None,
+    keep: Iterable[str] | str | None = None,
+    decimal: str = ".",
+    thousands: str | None = None,
+    dayfirst: bool | None = None,
+    date_system: int = 1900,
+    first_row: int = 2,
+    table: str | None = None,
+    query: str | None = None,
+) -> pd.DataFrame:
+    """One row per customer with recency, frequency and monetary value.
+
+    Parameters
+    ----------
+    transactions : DataFrame, path, glob, Ibis table or connection
+        One row per transaction (or per order line). A DataFrame (or an XLSX file, or a
+        CSV/Parquet file with text dates or amounts) is cleaned in pandas. Parquet and CSV
+        files with typed columns, globs (``transactions/*.parquet``) and folders are
+        aggregated by an embedded DuckDB; an Ibis table expression or Spark DataFrame by
+        its engine; a URL (``duckdb:///shop.duckdb``, ``postgresql://user@host/db``) or a
+        named connection (see :mod:`rfm_addin.sources.connections`) with ``table`` or
+        ``query`` by that database. Same rules, same result; only one row per customer
+        leaves the engine. Needs ``pip install "rfm-addin[sql]"``.
+    customer, date, amount, order : str, optional
+        Column names; None detects them from common headers (CustomerID, InvoiceDate,
+        Amount / Sales / Revenue or Quantity x UnitPrice, InvoiceNo...). Without an order
+        column, frequency counts transaction rows.
+    as_of : date-like, optional
+        The date recency is measured to; default the day after the latest transaction.
+        Later transactions are left out.
+    keep : str or list of str, optional
+        Customer-level columns to carry over (first non-empty value per customer), so
+        segments can go back to a CRM. A column named like a result column or its label,
+        in any case ("Segment", "cluster", "R score"), is kept as "Segment (input)".
+    decimal, thousands : str
+        How text amounts are written: decimal mark ("." or ","), thousands separator
+        (None: grouped text amounts such as "1,234.50" are errors, not guesses).
+    dayfirst : bool, optional
+        For text dates such as 03/04/2024: True day-first, False month-first, None raises
+        an error when the text is ambiguous.
+    date_system : {1900, 1904}
+        The Excel date system of serial-number dates.
+    first_row : int
+        Row number of the first data row in the source, for error messages (2 for a sheet
+        or CSV whose header is row 1).
+    table, query : str, optional
+        With a connection URL or name: the table to read (checked and quoted, never
+        inserted into SQL) or a SELECT query of your own.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by customer id as text (12346, not 12346.0; leading zeros kept), sorted by
+        id, named after the customer column; columns ``recency`` (int days),
+        ``frequency`` (int), ``monetary`` (float), ``first_purchase``, ``last_purchase``,
+        ``avg_order_value`` (monetary / frequency), then the ``keep`` columns.
+        ``table.attrs`` holds ``as_of`` and ``frequency_basis``.
+
+    Raises
+    ------
+    RfmError
+        Missing or ambiguous columns, unreadable values (naming rows and column), no data.
+    """
+    result = compute_rfm(transactions, customer=customer, date=date, amount=amount, order=order, as_of=as_of,
+                         keep=keep, decimal=decimal, thousands=thousands, dayfirst=dayfirst,
+                         date_system=date_system, first_row=first_row, table=table, query=query)
+    out = result.table
+    out.attrs.update(as_of=result.as_of, frequency_basis=result.frequency_basis)
+    return out
+
+
+def analyze(
+    transactions: Any,
+    *,
+    customer: str | None = None,
+    date: str | None = None,
+    amount: str | None = None,
+    order: str | None = None,
+    as_of: object = None,
+    keep: Iterable[str] | str | None = None,
+    bins: int = 5,
+    method: str = "balanced",
+    weights=(1, 1, 1),
+    rules: pd.DataFrame | None = None,
+    k: int | None = None,
+    k_range: Iterable[int] = range(2, 11),
+    random_state: int = 0,
+    decimal: str = ".",
+    thousands: str | None = None,
+    dayfirst: bool | None = None,
+    date_system: int = 1900,
+    first_row: int = 2,
+    sample_size: int = SILHOUETTE_SAMPLE,
+    progress: Callable[[str], None] | None = None,
+    table: str | None = None,
+    query: str | None = None,
+) -> Analysis:
+    """Run the full RFM analysis on transactions.
+
+    Parameters are those of :func:`rfm_table` (including the sources it accepts and
+    ``table``/``query``), :func:`rfm_addin.score`, :func:`rfm_addin.segment` and
+    :func:`rfm_addin.cluster`; ``weights`` serves both the combined score and the
+    clustering. ``progress`` is called with a short text at each step (the CLI shows it on
+    a terminal, the ribbon on Excel's status bar).
+
+    When ``k`` is None and there are too few distinct customers to cluster (one customer,
+    or all identical), scores and segments are still computed and clustering is skipped
+    with the reason in the insights; with an explicit ``k`` that is an error.
+
+    Returns
+    -------
+    Analysis
+    """
+    say = progress or (lambda text: None)
+    say("Reading transactions")
+    base = compute_rfm(transactions, customer=customer, date=date, amount=amount, order=order, as_of=as_of,
+                       keep=keep, decimal=decimal, thousands=thousands, dayfirst=dayfirst, date_system=date_system,
+                       first_row=first_row, table=table, query=query, progress=say)
+    return _core.analyze_result(base, bins=bins, method=method, weights=weights, rules=rules, k=k, k_range=k_range,
+                                random_state=random_state, sample_size=sample_size, progress=say,
+                                result_type=Analysis)

@@ -1,0 +1,60 @@
+"""Where transactions are aggregated: the one input router of the package.
+
+A DataFrame, an XLSX file and a CSV file that the DataFrame reader explains best go to the
+pandas implementation (:func:`rfm_addin.core.rfm.rfm_from_frame`); Parquet files, large or
+typed CSV files, folders, globs, Ibis tables, Spark DataFrames and database connections go to
+their engine (:func:`rfm_addin.sources.engine_rfm`). Both give the same :class:`RfmResult`.
+"""
+from __future__ import annotations
+
+import os
+from typing import Any, Callable, Iterable
+
+import pandas as pd
+
+from ..core.errors import RfmError
+from ..core.rfm import RfmResult, parse_as_of, rfm_from_frame
+from . import engine_rfm, is_engine_source, typed_csv_reading
+from .files import read_transactions
+
+
+def compute_rfm(
+    transactions: Any,
+    *,
+    customer: str | None = None,
+    date: str | None = None,
+    amount: str | None = None,
+    order: str | None = None,
+    as_of: object = None,
+    keep: Iterable[str] | str | None = None,
+    decimal: str = ".",
+    thousands: str | None = None,
+    dayfirst: bool | None = None,
+    date_system: int = 1900,
+    first_row: int = 2,
+    table: str | None = None,
+    query: str | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> RfmResult:
+    """Build the customer table and its quality report; see :func:`rfm_addin.rfm_table` for parameters.
+
+    ``progress`` (a callable taking a short text) hears how long an engine has been working.
+    """
+    stated_as_of = parse_as_of(as_of, dayfirst)
+    if not isinstance(transactions, pd.DataFrame):
+        if is_engine_source(transactions, table, query,
+                            csv_as_typed=typed_csv_reading(decimal, thousands, dayfirst)):
+            result = engine_rfm(transactions, customer, date, amount, order, stated_as_of, keep, table=table,
+                                query=query, progress=progress)
+            if result is not None:
+                return result
+        if not isinstance(transactions, (str, os.PathLike)):
+            raise RfmError("transactions must be a pandas DataFrame or a file path, not "
+                           f"{type(transactions).__name__}.")
+        read = read_transactions(transactions)
+        transactions, first_row, date_system = read.frame, read.first_row, read.date_system
+    elif table is not None or query is not None:
+        raise RfmError("table= and query= go with a connection URL or name, not with a DataFrame.")
+    return rfm_from_frame(transactions, customer=customer, date=date, amount=amount, order=order, as_of=stated_as_of,
+                          keep=keep, decimal=decimal, thousands=thousands, dayfirst=dayfirst,
+                          date_system=date_system, first_row=first_row)
