@@ -80,9 +80,9 @@ def main(argv=None) -> int:
     parser.add_argument("--quick", action="store_true", help="skip the 50,000-customer timing")
     args = parser.parse_args(argv)
     sets = [("CDNOW", cdnow(), 5), ("demo, 1,000 customers", rfm_addin.rfm_table(rfm_addin.demo_transactions()), 5),
-            ("demo, 5,000 customers", rfm_addin.rfm_table(rfm_addin.demo_transactions(5000)), 4)]
+            ("demo, 5,000 customers", rfm_addin.rfm_table(rfm_addin.demo_transactions(n_customers=5000)), 4)]
     if not args.quick:
-        sets.append(("demo, 50,000 customers", rfm_addin.rfm_table(rfm_addin.demo_transactions(50_000)), None))
+        sets.append(("demo, 50,000 customers", rfm_addin.rfm_table(rfm_addin.demo_transactions(n_customers=50_000)), None))
     rfm_addin.cluster(sets[1][1])  # imports and warm-up
     print("| data | customers | lowest ARI, k given | lowest ARI, k chosen | rows shuffled | inertia vs best of 100 "
           "| one final start s | cluster() s | restarts extra s | with stability s | stability extra s |")

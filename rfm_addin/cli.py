@@ -215,7 +215,7 @@ def _cmd_analyze(args) -> None:
     if args.db is not None or (args.sheet is None and is_engine_source(args.input, csv_as_typed=typed)):
         _cmd_analyze_engine(args)
         return
-    source = read_transactions(args.input, args.sheet)
+    source = read_transactions(args.input, sheet=args.sheet)
     output = args.output or str(Path(args.input).with_name(Path(args.input).stem + "_rfm.xlsx"))
     check_target(output, (args.input,))
     if args.export_segments:

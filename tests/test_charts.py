@@ -25,7 +25,7 @@ from test_share import pdf_pages, pdf_text, soffice_convert
 
 @pytest.fixture(scope="module")
 def analysis():
-    return rfm_addin.analyze(rfm_addin.demo_transactions(300), k_range=range(2, 7))
+    return rfm_addin.analyze(rfm_addin.demo_transactions(n_customers=300), k_range=range(2, 7))
 
 
 @pytest.fixture(scope="module")

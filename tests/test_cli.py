@@ -69,7 +69,7 @@ def test_demo_writes_the_transactions_and_the_workbook(demo):
     assert data["CustomerID"].nunique() == 1000
     assert data["CustomerID"].min() == "10001" and data["CustomerID"].max() == "11000"
     # the CSV holds exactly the built-in demo data
-    expected = rfm_addin.demo_transactions(1000)
+    expected = rfm_addin.demo_transactions(n_customers=1000)
     assert len(data) == len(expected)
     assert data["OrderDate"].tolist() == expected["OrderDate"].dt.strftime("%Y-%m-%d").tolist()
     assert data["OrderAmount"].astype(float).tolist() == expected["OrderAmount"].tolist()

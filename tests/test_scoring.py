@@ -311,9 +311,9 @@ def test_score_matches_fit_binning():
                       np.round(rng.lognormal(4, 1, 500), 2))
     for method in ("balanced", "quantile"):
         result = score(table, bins=5, method=method)
-        r = fit_binning(table["recency"], 5, method, higher_is_better=False).apply(table["recency"])
+        r = fit_binning(table["recency"], bins=5, method=method, higher_is_better=False).apply(table["recency"])
         assert result["r_score"].tolist() == r.tolist()
-        m = fit_binning(table["monetary"], 5, method).apply(table["monetary"])
+        m = fit_binning(table["monetary"], bins=5, method=method).apply(table["monetary"])
         assert result["m_score"].tolist() == m.tolist()
 
 

@@ -52,7 +52,7 @@ class TooFewCustomers(RfmError):
     """There are not enough (distinct) customers for the k values asked for."""
 
 
-def features(table: pd.DataFrame, weights=(1, 1, 1)) -> np.ndarray:
+def features(table: pd.DataFrame, *, weights=(1, 1, 1)) -> np.ndarray:
     """The clustering features: [recency, log1p F, log1p max(M, 0)], standardised, weighted.
 
     Columns with no spread (every customer equal) become 0 rather than NaN.
@@ -254,7 +254,7 @@ def _sweep(x: np.ndarray, ks: list[int], random_state: int, sample_size: int, pr
 
 def _prepare(table, weights, random_state):
     check_seed(random_state)
-    x = features(table, weights)
+    x = features(table, weights=weights)
     distinct = _distinct_points(x)
     if distinct < 2:
         raise TooFewCustomers("All customers have the same recency, frequency and monetary value (after weighting), "
@@ -274,8 +274,8 @@ def _usable_ks(ks: list[int], n: int, distinct: int) -> list[int]:
     return usable
 
 
-def choose_k(table: pd.DataFrame, k_range: Iterable[int] = range(2, 11), weights=(1, 1, 1),
-             random_state: int = 0, *, sample_size: int = SILHOUETTE_SAMPLE) -> pd.DataFrame:
+def choose_k(table: pd.DataFrame, *, k_range: Iterable[int] = range(2, 11), weights=(1, 1, 1),
+             random_state: int = 0, sample_size: int = SILHOUETTE_SAMPLE) -> pd.DataFrame:
     """Inertia and silhouette for each k, and the k the elbow method chooses.
 
     Parameters
@@ -351,7 +351,7 @@ class ClusterResult:
         return self.labels.map(self.names)
 
 
-def cluster(table: pd.DataFrame, k: int | None = None, weights=(1, 1, 1), random_state: int = 0, *,
+def cluster(table: pd.DataFrame, *, k: int | None = None, weights=(1, 1, 1), random_state: int = 0,
             k_range: Iterable[int] = range(2, 11), sample_size: int = SILHOUETTE_SAMPLE,
             stability: bool = True, frequency_basis: str | None = None, progress=None) -> ClusterResult:
     """Cluster customers with K-Means; k by the elbow method unless given.

@@ -17,7 +17,7 @@ START = pd.Timestamp("2024-01-01")
 END = pd.Timestamp("2025-12-31")
 
 
-def demo_transactions(n_customers: int = 1000, random_state: int = 42) -> pd.DataFrame:
+def demo_transactions(*, n_customers: int = 1000, random_state: int = 42) -> pd.DataFrame:
     """Synthetic transactions with columns CustomerID, OrderDate, OrderAmount.
 
     Parameters

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .errors import RfmError
+from .validation import check_columns, group_labels
 
 PROFILE_COLUMNS = [
     "customers", "customer_share", "recency_mean", "recency_median", "frequency_mean", "frequency_median",
@@ -17,7 +17,7 @@ PROFILE_COLUMNS = [
 ]
 
 
-def profile(table: pd.DataFrame, by, long: bool = False) -> pd.DataFrame:
+def profile(table: pd.DataFrame, by, *, long: bool = False) -> pd.DataFrame:
     """Per-group profile of a customer table.
 
     Parameters
@@ -36,20 +36,9 @@ def profile(table: pd.DataFrame, by, long: bool = False) -> pd.DataFrame:
         Groups in their natural (sorted) order. Shares are fractions of all customers and
         of total net revenue (NaN when total revenue is not positive).
     """
-    missing = [c for c in ("recency", "frequency", "monetary") if c not in table.columns]
-    if missing:
-        raise RfmError(f"profile() needs recency, frequency and monetary columns; missing {missing}.")
-    if isinstance(by, str):
-        if by not in table.columns:
-            raise RfmError(f"profile(): {by!r} is not a column of the table.")
-        name, groups = by, table[by]
-    else:
-        groups = pd.Series(np.asarray(by), index=table.index)
-        if len(groups) != len(table):
-            raise RfmError("profile(): the group labels must have one value per customer.")
-        name = getattr(by, "name", None) or "group"
-    if groups.isna().any():
-        raise RfmError("profile(): some customers have no group.")
+    check_columns(table, ("recency", "frequency", "monetary"),
+                  "profile() needs recency, frequency and monetary columns; missing")
+    name, groups = group_labels(table, by)
     grouped = table[["recency", "frequency", "monetary"]].groupby(groups.to_numpy(), sort=True)
     stats = grouped.agg(["mean", "median"])
     sums = grouped.sum()

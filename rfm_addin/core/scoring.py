@@ -132,6 +132,7 @@ class Binning:
 # --------------------------------------------------------------------------------------
 def fit_binning(
     values,
+    *,
     bins: int = 5,
     method: str = "balanced",
     higher_is_better: bool = True,
@@ -168,6 +169,7 @@ def fit_binning(
 
 def score(
     table: pd.DataFrame,
+    *,
     bins: int = 5,
     weights: Sequence[float] = (1, 1, 1),
     method: str = "balanced",
@@ -201,7 +203,7 @@ def score(
     result = table.copy()
     score_columns = []
     for (column, _label, letter, higher) in _METRICS:
-        binning = fit_binning(metrics[column], bins, method, higher)
+        binning = fit_binning(metrics[column], bins=bins, method=method, higher_is_better=higher)
         name = f"{letter.lower()}_score"
         result[name] = binning.apply(metrics[column])
         score_columns.append(name)
@@ -212,7 +214,7 @@ def score(
     return result
 
 
-def thresholds(table: pd.DataFrame, bins: int = 5, method: str = "balanced", *,
+def thresholds(table: pd.DataFrame, *, bins: int = 5, method: str = "balanced",
                frequency_basis: str | None = None) -> pd.DataFrame:
     """Describe, for people, which values earned which score.
 
@@ -246,7 +248,7 @@ def thresholds(table: pd.DataFrame, bins: int = 5, method: str = "balanced", *,
     rows = []
     for (column, label, letter, higher) in _METRICS:
         values = metrics[column]
-        scores = fit_binning(values, bins, method, higher).apply(values)
+        scores = fit_binning(values, bins=bins, method=method, higher_is_better=higher).apply(values)
         for s in range(bins, 0, -1):
             rows.append(_threshold_row(label, letter, s, values[scores == s], (nouns.purchase, nouns.purchases)))
     frame = pd.DataFrame(rows, columns=["metric", "score", "min", "max", "customers", "meaning"])

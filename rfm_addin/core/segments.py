@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import RfmError
-from .validation import check_bins
+from .validation import check_bins, check_columns
 
 RULE_COLUMNS = ["segment", "r_min", "r_max", "fm_min", "fm_max", "description", "action"]
 
@@ -124,7 +124,7 @@ def rule_grid(rules: pd.DataFrame | None = None) -> np.ndarray:
     return grid
 
 
-def segment_of(r_scores, f_scores, m_scores, rules: pd.DataFrame | None = None, bins: int = 5) -> np.ndarray:
+def segment_of(r_scores, f_scores, m_scores, *, rules: pd.DataFrame | None = None, bins: int = 5) -> np.ndarray:
     """Segment name for each (R, F, M) score triple; the one place scores become names."""
     check_bins(bins)
     r = np.asarray(r_scores, dtype=np.int64)
@@ -137,7 +137,7 @@ def segment_of(r_scores, f_scores, m_scores, rules: pd.DataFrame | None = None, 
     return grid[to_five_point(r, bins) - 1, fm_score(f, m, bins) - 1]
 
 
-def segment(scored: pd.DataFrame, rules: pd.DataFrame | None = None, bins: int = 5) -> pd.DataFrame:
+def segment(scored: pd.DataFrame, *, rules: pd.DataFrame | None = None, bins: int = 5) -> pd.DataFrame:
     """Add a ``segment`` column to a scored table.
 
     Parameters
@@ -154,11 +154,10 @@ def segment(scored: pd.DataFrame, rules: pd.DataFrame | None = None, bins: int =
     DataFrame
         A copy of ``scored`` with ``segment`` added.
     """
-    missing = [c for c in ("r_score", "f_score", "m_score") if c not in scored.columns]
-    if missing:
-        raise RfmError(f"segment() needs a scored table (run score() first); missing columns {missing}.")
+    check_columns(scored, ("r_score", "f_score", "m_score"),
+                  "segment() needs a scored table (run score() first); missing columns")
     out = scored.copy()
-    out["segment"] = segment_of(out["r_score"], out["f_score"], out["m_score"], rules, bins)
+    out["segment"] = segment_of(out["r_score"], out["f_score"], out["m_score"], rules=rules, bins=bins)
     return out
 
 

@@ -1,4 +1,4 @@
-"""Parameter and customer-table checks shared by scoring, segments and clustering.
+"""Parameter and table checks shared by scoring, segments, profiles and clustering.
 
 One place for each rule, so the same bad ``bins`` or ``weights`` gets the same message
 whichever function it was passed to (as scikit-learn validates its parameters).
@@ -108,3 +108,27 @@ def column_values(table: pd.DataFrame, column: str) -> np.ndarray:
             column=column,
         )
     return values
+
+
+def check_columns(table: pd.DataFrame, columns, needs: str) -> None:
+    """Raise ``RfmError("<needs> [missing]")`` when ``table`` lacks any of ``columns``."""
+    missing = [c for c in columns if c not in table.columns]
+    if missing:
+        raise RfmError(f"{needs} {missing}.")
+
+
+def group_labels(table: pd.DataFrame, by, caller: str = "profile()") -> tuple[str, pd.Series]:
+    """The name and the per-row labels of a grouping: a column of ``table`` or labels aligned
+    with its rows (one per row, none missing)."""
+    if isinstance(by, str):
+        if by not in table.columns:
+            raise RfmError(f"{caller}: {by!r} is not a column of the table.")
+        name, groups = by, table[by]
+    else:
+        groups = pd.Series(np.asarray(by), index=table.index)
+        if len(groups) != len(table):
+            raise RfmError(f"{caller}: the group labels must have one value per customer.")
+        name = getattr(by, "name", None) or "group"
+    if groups.isna().any():
+        raise RfmError(f"{caller}: some customers have no group.")
+    return name, groups

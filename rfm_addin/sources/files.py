@@ -224,7 +224,7 @@ def read_csv_files(files: list[str]) -> Transactions:
                         source=str(files[0]))
 
 
-def read_transactions(path: str | os.PathLike, sheet: str | None = None) -> Transactions:
+def read_transactions(path: str | os.PathLike, *, sheet: str | None = None) -> Transactions:
     """Read a CSV, XLSX/XLSM or Parquet file of transactions.
 
     Raises
