@@ -60,7 +60,7 @@ def _separator(text: str) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser (also used by the README's CLI reference)."""
+    """The argument parser (also the source of the CLI table in docs/cli.md)."""
     parser = argparse.ArgumentParser(prog="rfm-addin", description="RFM scores, segments and K-Means clusters "
                                      "from a transactions file, written as an Excel workbook.")
     parser.add_argument("--version", action="version", version=f"rfm-addin {__version__}")

@@ -188,7 +188,7 @@ START_TEXT = (
      None),
     ("", None),
     ("Try it in two minutes", "heading"),
-    ("1. Enable macros when Excel asks (see the README if the file is blocked).", None),
+    ("1. Enable macros when Excel asks (see docs/excel.md if the file is blocked).", None),
     ("2. Go to the Transactions sheet (demo data: customer, order date, amount).", None),
     ("3. Click RFM > Analyze sheet. New sheets appear: RFM Summary, RFM Insights, RFM Customers, RFM Segments,",
      None),

@@ -46,7 +46,8 @@ GROUPS: tuple[tuple[str, str, tuple[Button, ...]], ...] = (
     )),
     ("rfmGroupData", "Data", (
         Button("load", "Load from database", "GetExternalDataFromOtherSources", "Load transactions from a database",
-               "Reads transactions from a database into a new sheet.", "rfm_addin.excel.load:load_data",
+               "Customers aggregated by the database connection named on the RFM Settings sheet, then the "
+               "analysis as after Analyze.", "rfm_addin.excel.load:load_data",
                "Load data"),
         Button("share", "Share copy", "FileSendAsAttachment", "Save a copy to share",
                "Saves a copy of the results without macros or formulas, ready to send.",
