@@ -127,40 +127,33 @@ def _missing_values_error(column: str, positions: np.ndarray, first_row: int, wh
                      "Fill them in or remove those rows.", column=column, rows=rows)
 
 
-def rfm_from_frame(
-    frame: pd.DataFrame,
-    *,
-    customer: str | None = None,
-    date: str | None = None,
-    amount: str | None = None,
-    order: str | None = None,
-    as_of: pd.Timestamp | None = None,
-    keep: Iterable[str] | str | None = None,
-    decimal: str = ".",
-    thousands: str | None = None,
-    dayfirst: bool | None = None,
-    date_system: int = 1900,
-    first_row: int = 2,
-) -> RfmResult:
-    """The customer table and its quality report from a DataFrame of transactions, in pandas.
+@dataclass
+class Lines:
+    """The transaction rows read column by column (stage 1, :func:`parse_lines`).
 
-    The parameters are those of :func:`rfm_addin.rfm_table`, with ``as_of`` already read
-    (:func:`parse_as_of`); :func:`rfm_addin.sources.route.compute_rfm` sends DataFrames and
-    files here and other sources to their engine.
+    ``cust_codes``/``order_codes`` index ``cust_ids``/``order_ids`` (-1: no id); ``dates`` is
+    datetime64 (NaT: none); ``amounts`` float (NaN: none; quantity x price without an
+    amount column), ``quantity``/``price`` only when those columns are used; ``totals`` marks
+    the totals rows at the end of the data.
     """
-    stated_as_of = as_of
-    if decimal not in (".", ","):
-        raise RfmError(f"decimal must be '.' or ',', not {decimal!r}.")
-    if thousands is not None and (thousands == decimal or thousands not in (",", ".", " ", "'", "\u00a0")):
-        raise RfmError(f"thousands must be one of ',', '.', ' ', \"'\" and differ from decimal, not {thousands!r}.")
-    cols = resolve_columns(frame.columns, customer, date, amount, order)
-    keep_cols = resolve_keep(keep, list(frame.columns), cols.used)
-    report = QualityReport()
-    n_read = len(frame)
-    report.add("rows_read", "Rows read", n_read, "rows", "", always=True)
-    if n_read == 0:
-        raise RfmError("The data has a header but no rows of transactions.")
 
+    frame: pd.DataFrame
+    cols: ColumnMap
+    cust_codes: np.ndarray
+    cust_ids: pd.Index
+    dates: np.ndarray
+    amounts: np.ndarray
+    quantity: np.ndarray | None
+    price: np.ndarray | None
+    order_codes: np.ndarray | None
+    order_ids: pd.Index | None
+    totals: np.ndarray
+
+
+def parse_lines(frame: pd.DataFrame, cols: ColumnMap, report: QualityReport, *, first_row: int = 2,
+                decimal: str = ".", thousands: str | None = None, dayfirst: bool | None = None,
+                date_system: int = 1900) -> Lines:
+    """Stage 1: read ids, dates and amounts (errors name rows and column); totals rows left out, counted."""
     cust_codes, cust_ids = read_ids(frame[cols.customer], cols.customer, first_row)
     totals = _totals_rows(cust_codes, cust_ids)
     if totals.any():
@@ -182,20 +175,26 @@ def rfm_from_frame(
         order_codes, order_ids = read_ids(frame[cols.order], cols.order, first_row, sort=False)
     else:
         order_codes, order_ids = None, None
+    return Lines(frame, cols, cust_codes, cust_ids, dates, amounts, quantity, price, order_codes, order_ids, totals)
 
+
+def clean(lines: Lines, report: QualityReport, *, first_row: int = 2) -> np.ndarray:
+    """Stage 2: the rows kept (True), after blank rows, rows without a customer and exact duplicates;
+    a kept row without a date or an amount is an error naming the rows."""
+    cols, cust_codes, dates, amounts = lines.cols, lines.cust_codes, lines.dates, lines.amounts
     blank = (cust_codes < 0) & np.isnat(dates) & np.isnan(amounts)
-    for extra in (quantity, price):
+    for extra in (lines.quantity, lines.price):
         if extra is not None:
             blank &= np.isnan(extra)
-    if order_codes is not None:
-        blank &= order_codes < 0
-    blank &= ~totals
+    if lines.order_codes is not None:
+        blank &= lines.order_codes < 0
+    blank &= ~lines.totals
     report.add("blank_rows", "Blank rows skipped", int(blank.sum()), "rows", "skipped")
 
-    no_customer = (cust_codes < 0) & ~blank & ~totals
+    no_customer = (cust_codes < 0) & ~blank & ~lines.totals
     report.add("no_customer", "Rows without a customer id", int(no_customer.sum()), "rows", "dropped",
                amount=float(np.nansum(amounts[no_customer])))
-    rows = ~blank & ~no_customer & ~totals
+    rows = ~blank & ~no_customer & ~lines.totals
     for values, column, what in ((np.isnat(dates), cols.date, "the date"),
                                  (np.isnan(amounts), cols.amount or f"{cols.quantity} x {cols.price}", "the amount")):
         missing = np.flatnonzero(values & rows)
@@ -204,63 +203,120 @@ def rfm_from_frame(
     if cols.amount is None:
         report.add("amount_from_lines", f"Amount computed as {cols.quantity} x {cols.price}", int(rows.sum()),
                    "rows", "computed")
+    _drop_duplicates(lines, rows, report)
+    return rows
 
-    if cols.order is not None:
-        key = {"_c": cust_codes, "_d": dates, "_a": amounts, "_o": order_codes}
-        key.update({f"_{i}": frame[c].to_numpy() for i, c in enumerate(frame.columns) if c not in cols.used})
-        if quantity is not None:
-            key["_q"] = quantity
-        if price is not None:
-            key["_p"] = price      # every column equal: two lines of quantity 0 at different prices differ
-        # Only rows of orders with two or more rows can repeat a line: compare just those.
-        lines_per_order = np.bincount(order_codes[rows & (order_codes >= 0)], minlength=len(order_ids))
-        shared = np.concatenate([lines_per_order, [2]])[order_codes] > 1   # rows without an order id: compare
-        index = np.flatnonzero(rows & shared)
-        duplicated = pd.DataFrame({k: v[index] for k, v in key.items()}).duplicated(keep="first").to_numpy()
-        dup_rows = index[duplicated]
-        report.add("duplicate_rows", "Exact duplicate rows (same order, every column equal)", len(dup_rows),
-                   "rows", "dropped", amount=float(amounts[dup_rows].sum()))
-        rows[dup_rows] = False
-    else:
-        index = np.flatnonzero(rows)
-        sub = frame.iloc[index]
-        possible = int(sub.duplicated(keep="first").sum())
+
+def _drop_duplicates(lines: Lines, rows: np.ndarray, report: QualityReport) -> None:
+    """With an order column, exact duplicate rows are dropped (``rows`` updated); without one,
+    identical rows are only counted as possible duplicates."""
+    frame, cols, order_codes = lines.frame, lines.cols, lines.order_codes
+    if order_codes is None:
+        possible = int(frame.iloc[np.flatnonzero(rows)].duplicated(keep="first").sum())
         report.add("possible_duplicates", "Identical rows (no order column, so possible duplicates)", possible,
                    "rows", "kept as separate purchases")
+        return
+    key = {"_c": lines.cust_codes, "_d": lines.dates, "_a": lines.amounts, "_o": order_codes}
+    key.update({f"_{i}": frame[c].to_numpy() for i, c in enumerate(frame.columns) if c not in cols.used})
+    if lines.quantity is not None:
+        key["_q"] = lines.quantity
+    if lines.price is not None:
+        key["_p"] = lines.price      # every column equal: two lines of quantity 0 at different prices differ
+    # Only rows of orders with two or more rows can repeat a line: compare just those.
+    lines_per_order = np.bincount(order_codes[rows & (order_codes >= 0)], minlength=len(lines.order_ids))
+    shared = np.concatenate([lines_per_order, [2]])[order_codes] > 1   # rows without an order id: compare
+    index = np.flatnonzero(rows & shared)
+    duplicated = pd.DataFrame({k: v[index] for k, v in key.items()}).duplicated(keep="first").to_numpy()
+    dup_rows = index[duplicated]
+    report.add("duplicate_rows", "Exact duplicate rows (same order, every column equal)", len(dup_rows),
+               "rows", "dropped", amount=float(lines.amounts[dup_rows].sum()))
+    rows[dup_rows] = False
 
-    cancel = amounts < 0
-    if quantity is not None:
-        cancel |= quantity < 0
-    if order_codes is not None and len(order_ids):
-        starts_c = np.asarray(order_ids.str.slice(stop=1).isin(["C", "c"]), dtype=bool)
-        cancel |= (order_codes >= 0) & starts_c[np.maximum(order_codes, 0)]
-    amounts = np.where(cancel, -np.abs(amounts), amounts)
 
-    days = dates.astype("datetime64[D]").astype(np.int64)
-    if stated_as_of is None:
+def classify_lines(lines: Lines) -> tuple[np.ndarray, np.ndarray]:
+    """Stage 3: which lines are cancellations or returns (negative amount or quantity, or an
+    order id starting with C), and every line's signed amount (cancellations always subtract)."""
+    cancel = lines.amounts < 0
+    if lines.quantity is not None:
+        cancel |= lines.quantity < 0
+    if lines.order_codes is not None and len(lines.order_ids):
+        starts_c = np.asarray(lines.order_ids.str.slice(stop=1).isin(["C", "c"]), dtype=bool)
+        cancel |= (lines.order_codes >= 0) & starts_c[np.maximum(lines.order_codes, 0)]
+    return cancel, np.where(cancel, -np.abs(lines.amounts), lines.amounts)
+
+
+def cut_at_as_of(days: np.ndarray, rows: np.ndarray, cancel: np.ndarray, amounts: np.ndarray,
+                 as_of: pd.Timestamp | None, report: QualityReport) -> tuple[int, pd.Timestamp]:
+    """Stage 4: the as-of day (stated, or the day after the last kept row); later rows leave
+    ``rows`` (counted), and the cancellations kept are counted."""
+    if as_of is None:
         if not rows.any():
             raise RfmError("No transactions with a customer were found.")
         as_of_day = int(days[rows].max()) + 1
-        as_of_stamp = pd.Timestamp(np.datetime64(as_of_day, "D"))
+        as_of = pd.Timestamp(np.datetime64(as_of_day, "D"))
     else:
-        as_of_stamp = stated_as_of
-        as_of_day = int(np.datetime64(as_of_stamp.date(), "D").astype(np.int64))
+        as_of_day = int(np.datetime64(as_of.date(), "D").astype(np.int64))
     after = rows & (days > as_of_day)
-    report.add("after_as_of", f"Transactions after the as-of date {as_of_stamp:%Y-%m-%d}", int(after.sum()),
+    report.add("after_as_of", f"Transactions after the as-of date {as_of:%Y-%m-%d}", int(after.sum()),
                "rows", "left out", amount=float(amounts[after].sum()))
     rows &= ~after
     report.add("cancellations", "Cancellation and return lines", int((cancel & rows).sum()), "rows",
                "subtracted from monetary; not counted as orders", amount=float(amounts[cancel & rows].sum()))
+    return as_of_day, as_of
 
-    table = _aggregate(rows, cancel, cust_codes, cust_ids, days, amounts, order_codes, as_of_day, report)
+
+def rfm_from_frame(
+    frame: pd.DataFrame,
+    *,
+    customer: str | None = None,
+    date: str | None = None,
+    amount: str | None = None,
+    order: str | None = None,
+    as_of: pd.Timestamp | None = None,
+    keep: Iterable[str] | str | None = None,
+    decimal: str = ".",
+    thousands: str | None = None,
+    dayfirst: bool | None = None,
+    date_system: int = 1900,
+    first_row: int = 2,
+) -> RfmResult:
+    """The customer table and its quality report from a DataFrame of transactions, in pandas.
+
+    The parameters are those of :func:`rfm_addin.rfm_table`, with ``as_of`` already read
+    (:func:`parse_as_of`); :func:`rfm_addin.sources.route.compute_rfm` sends DataFrames and
+    files here and other sources to their engine. The stages, in order (the engine's
+    expression, :mod:`rfm_addin.sources.ibis_rfm`, has the same ones): :func:`parse_lines`,
+    :func:`clean`, :func:`classify_lines`, :func:`cut_at_as_of`, :func:`aggregate`,
+    :func:`finish`.
+    """
+    if decimal not in (".", ","):
+        raise RfmError(f"decimal must be '.' or ',', not {decimal!r}.")
+    if thousands is not None and (thousands == decimal or thousands not in (",", ".", " ", "'", "\u00a0")):
+        raise RfmError(f"thousands must be one of ',', '.', ' ', \"'\" and differ from decimal, not {thousands!r}.")
+    cols = resolve_columns(frame.columns, customer, date, amount, order)
+    keep_cols = resolve_keep(keep, list(frame.columns), cols.used)
+    report = QualityReport()
+    report.add("rows_read", "Rows read", len(frame), "rows", "", always=True)
+    if len(frame) == 0:
+        raise RfmError("The data has a header but no rows of transactions.")
+
+    lines = parse_lines(frame, cols, report, first_row=first_row, decimal=decimal, thousands=thousands,
+                        dayfirst=dayfirst, date_system=date_system)
+    rows = clean(lines, report, first_row=first_row)
+    cancel, amounts = classify_lines(lines)
+    days = lines.dates.astype("datetime64[D]").astype(np.int64)
+    as_of_day, as_of_stamp = cut_at_as_of(days, rows, cancel, amounts, as_of, report)
+    table = aggregate(rows, cancel, lines.cust_codes, lines.cust_ids, days, amounts, lines.order_codes, as_of_day,
+                      report)
     if keep_cols:
-        table = _attach_kept(table, frame, keep_cols, rows, cust_codes, cust_ids)
+        table = _attach_kept(table, lines.frame, keep_cols, rows, lines.cust_codes, lines.cust_ids)
     return finish(table, report, as_of_stamp, cols, int(rows.sum()), float(amounts[rows].sum()))
 
 
 def finish(table: pd.DataFrame, report: QualityReport, as_of: pd.Timestamp, cols: ColumnMap,
            rows_used: int, amount_used: float) -> RfmResult:
-    """Name the index, add the closing quality lines and wrap up; shared by the DataFrame and engine paths."""
+    """Stage 6: name the index, add the closing quality lines and wrap up; shared by the DataFrame
+    and engine paths."""
     table.index.name = str(cols.customer)
     # NumPy masks: a boolean .loc on a large text index would build the index's hash table.
     monetary = table["monetary"].to_numpy(dtype=np.float64)
@@ -275,9 +331,10 @@ def finish(table: pd.DataFrame, report: QualityReport, as_of: pd.Timestamp, cols
     return RfmResult(table=table, quality=report, as_of=as_of, columns=cols, frequency_basis=basis)
 
 
-def _aggregate(rows, cancel, cust_codes, cust_ids, days, amounts, order_codes, as_of_day,
-               report: QualityReport) -> pd.DataFrame:
-    """Per-customer sums and extremes over the kept rows (numpy, one pass per measure)."""
+def aggregate(rows, cancel, cust_codes, cust_ids, days, amounts, order_codes, as_of_day,
+              report: QualityReport) -> pd.DataFrame:
+    """Stage 5: per-customer sums and extremes over the kept rows (numpy, one pass per measure):
+    monetary over every kept line, frequency and purchase dates over the purchases."""
     n_ids = len(cust_ids)
     codes = cust_codes[rows]
     monetary = np.bincount(codes, weights=amounts[rows], minlength=n_ids)

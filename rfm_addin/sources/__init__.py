@@ -207,6 +207,50 @@ def _engine_failure(exc: BaseException, where: str, our_duckdb: bool, limit: str
     return message
 
 
+def _fetch_with_fallbacks(t: Any, cols: Any, as_of: Any, keep: list[str], source: Any
+                          ) -> tuple[Callable[[], Any], list[str]]:
+    """The engine's run, with its ladder of answers to failure, and the progress label it updates.
+
+    1. Run the expression by value (:func:`.ibis_rfm.customer_expression`, :func:`.ibis_rfm.fetch_rows`).
+    2. Out of memory on text customer ids: group them by their 64-bit hash instead, which needs no
+       more memory (a hash collision, about 2**-64 a pair, goes back to grouping by value).
+    3. Still out of memory, on a DuckDB connection of ours: retry with the larger limits of
+       :func:`.connections.duckdb_memory_retries` (a user's own connection keeps its limit).
+    4. Otherwise: an ``RfmError`` that says what failed and what to do.
+    """
+    from .ibis_rfm import HashCollision, can_hash_customers, customer_expression, fetch_rows
+
+    label = [f"Aggregating transactions in {source.backend} ({source.where})"]
+    ours = source.backend == "duckdb" and source.close is not None
+    retries = duckdb_memory_retries() if ours else []
+    state = {"expr": customer_expression(t, cols, as_of, keep), "may_hash": can_hash_customers(t, cols)}
+
+    def run() -> Any:
+        limit = duckdb_memory()
+        while True:
+            try:
+                return fetch_rows(state["expr"])
+            except HashCollision:
+                state["expr"] = customer_expression(t, cols, as_of, keep)
+                continue
+            except Exception as exc:
+                if state["may_hash"] and is_out_of_memory(exc):
+                    state["may_hash"] = False
+                    state["expr"] = customer_expression(t, cols, as_of, keep, hash_customers=True)
+                    label[0] = (f"Aggregating transactions in duckdb ({source.where}), again with customer "
+                                f"ids grouped by hash: DuckDB needed more than {limit} by value")
+                    continue
+                if retries and is_out_of_memory(exc):
+                    limit = retries.pop(0)
+                    _set_duckdb_memory(t, limit)
+                    label[0] = (f"Aggregating transactions in duckdb ({source.where}), again with "
+                                f"{limit} of memory: DuckDB needed more than its limit")
+                    continue
+                raise RfmError(_engine_failure(exc, source.where, ours, limit)) from exc
+
+    return run, label
+
+
 def engine_rfm(transactions: Any, customer: str | None = None, date: str | None = None,
                amount: str | None = None, order: str | None = None, as_of: object = None,
                keep: Any = None, *, table: str | None = None, query: str | None = None,
@@ -220,8 +264,7 @@ def engine_rfm(transactions: Any, customer: str | None = None, date: str | None 
     """
     from ..core.rfm import parse_as_of
     from ..core.columns import resolve_keep
-    from .ibis_rfm import (HashCollision, can_hash_customers, check_types, customer_expression, fetch_rows,
-                           result_from_rows)
+    from .ibis_rfm import check_types, result_from_rows
 
     stated_as_of = parse_as_of(as_of)
     single = (isinstance(transactions, (str, os.PathLike)) and table is None and query is None
@@ -255,40 +298,7 @@ def engine_rfm(transactions: Any, customer: str | None = None, date: str | None 
                 return None
             raise
         keep_cols = resolve_keep(keep, columns, cols.used)
-        expr = customer_expression(t, cols, stated_as_of, list(keep_cols))
-        label = [f"Aggregating transactions in {source.backend} ({source.where})"]
-        # Only a DuckDB connection of ours gets a larger limit; a user's own connection is left as it is.
-        ours = source.backend == "duckdb" and source.close is not None
-        retries = duckdb_memory_retries() if ours else []
-
-        # Out of memory on text customer ids, the first answer is to group them by hash
-        # (customer_expression, hash_customers), which needs no more memory; then more memory.
-        may_hash = can_hash_customers(t, cols)
-
-        def run() -> Any:
-            nonlocal expr, may_hash
-            limit = duckdb_memory()
-            while True:
-                try:
-                    return fetch_rows(expr)
-                except HashCollision:   # two ids share a hash (about 2**-64 a pair): by value again
-                    expr = customer_expression(t, cols, stated_as_of, list(keep_cols))
-                    continue
-                except Exception as exc:
-                    if may_hash and is_out_of_memory(exc):
-                        may_hash = False
-                        expr = customer_expression(t, cols, stated_as_of, list(keep_cols), hash_customers=True)
-                        label[0] = (f"Aggregating transactions in duckdb ({source.where}), again with customer "
-                                    f"ids grouped by hash: DuckDB needed more than {limit} by value")
-                        continue
-                    if retries and is_out_of_memory(exc):
-                        limit = retries.pop(0)
-                        _set_duckdb_memory(t, limit)
-                        label[0] = (f"Aggregating transactions in duckdb ({source.where}), again with "
-                                    f"{limit} of memory: DuckDB needed more than its limit")
-                        continue
-                    raise RfmError(_engine_failure(exc, source.where, ours, limit)) from exc
-
+        run, label = _fetch_with_fallbacks(t, cols, stated_as_of, list(keep_cols), source)
         try:
             rows = _with_progress(run, progress, label)
         except RfmError as exc:

@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -238,6 +239,47 @@ KINDS = {
 }
 
 
+@dataclass
+class _Plan:
+    """What every stage of :func:`customer_expression` needs to know about the table."""
+
+    t: Any
+    cols: ColumnMap
+    keep: list[str]
+    names: list[str]
+    raw: dict[str, str]
+    hashed: set[str]
+    hash_order: bool
+    hash_customer: bool
+    re2: bool
+
+    @property
+    def with_order(self) -> bool:
+        return self.cols.order is not None
+
+    @property
+    def price_col(self) -> str | None:
+        return self.cols.price if self.cols.amount is None else None
+
+    def clean_id(self, x: Any) -> Any:
+        return _clean_id(x, self.re2)
+
+    def key(self, name: str) -> Any:
+        """A stage-A key: the column, or its 64-bit hash (see :func:`_hashed_columns`)."""
+        return _duckdb_hash(self.t[name]) if name in self.hashed else self.t[name]
+
+
+def _plan(t: Any, cols: ColumnMap, keep: list[str], hash_customers: bool) -> _Plan:
+    names = list(t.columns)
+    with_order = cols.order is not None
+    return _Plan(t=t, cols=cols, keep=keep, names=names, raw={name: f"_x{i}" for i, name in enumerate(names)},
+                 hashed=_hashed_columns(t, cols, keep),
+                 hash_order=(with_order and cols.order not in keep and _in_duckdb(t)
+                             and t[cols.order].type().is_string()),
+                 hash_customer=hash_customers and can_hash_customers(t, cols),
+                 re2=backend_name(t) in _RE2_BACKENDS)
+
+
 def customer_expression(t: Any, cols: ColumnMap, as_of: pd.Timestamp | None,
                         keep: list[str] | None = None, hash_customers: bool = False) -> Any:
     """The one Ibis expression: transactions -> one row per customer with quality counts.
@@ -271,73 +313,72 @@ def customer_expression(t: Any, cols: ColumnMap, as_of: pd.Timestamp | None,
         ``monetary``, ``first``/``last`` (dates), ``frequency``, ``_k0``... for ``keep``,
         and the partial quality counts read by :func:`result_from_rows`.
     """
-    import ibis
+    plan = _plan(t, cols, list(keep or []), hash_customers)
+    lines = clean_stage(plan)
+    classified = classify_stage(lines, plan, as_of)
+    return aggregate_stage(classified, plan, as_of)
 
-    keep = list(keep or [])
-    names = list(t.columns)
-    with_order = cols.order is not None
-    amount_col = cols.amount
-    price_col = cols.price if amount_col is None else None
 
-    raw = {name: f"_x{i}" for i, name in enumerate(names)}
-    hashed = _hashed_columns(t, cols, keep)
-    hash_order = (with_order and cols.order not in keep and _in_duckdb(t)
-                  and t[cols.order].type().is_string())
-    hash_customer = hash_customers and can_hash_customers(t, cols)
-    re2 = backend_name(t) in _RE2_BACKENDS
-
-    def clean_id(x):
-        return _clean_id(x, re2)
-
-    def key(name):
-        """A stage-A key: the column, or its 64-bit hash (see :func:`_hashed_columns`)."""
-        return _duckdb_hash(t[name]) if name in hashed else t[name]
-
-    if with_order:
-        # Stage A: exact duplicates = rows equal in every column, ids compared as cleaned (" 12"
-        # is "12"), the other columns as stored: grouping on the stored columns, not on the
-        # amount computed from them, is what "every column equal" means and is cheaper
-        # (10M order lines: 1.10 s -> 0.96 s).
-        ids = {"_c": clean_id(t[cols.customer]), "_o": clean_id(t[cols.order])}
-        if hash_customer:
+def clean_stage(plan: _Plan) -> Any:
+    """Stage A (clean): group identical rows (ids compared as cleaned with an order column:
+    exact duplicates, dropped; without one: possible duplicates, kept and counted), then the
+    role columns ``_c``, ``_o``, ``_d``, ``_a``, ``_q`` from the grouped stored columns."""
+    t, cols, raw, names = plan.t, plan.cols, plan.raw, plan.names
+    if plan.with_order:
+        # Exact duplicates = rows equal in every column, ids compared as cleaned (" 12" is "12"),
+        # the other columns as stored: grouping on the stored columns, not on the amount computed
+        # from them, is what "every column equal" means and is cheaper (10M order lines: 1.10 s
+        # -> 0.96 s).
+        ids = {"_c": plan.clean_id(t[cols.customer]), "_o": plan.clean_id(t[cols.order])}
+        if plan.hash_customer:
             ids["_c"] = _customer_key(ids["_c"])
-        if hash_order:
+        if plan.hash_order:
             # Text order ids by their 64-bit hash (see _hashed_columns); whether the id marks a
             # cancellation is decided on its text here, a key that adds no groups.
             order_id = ids["_o"]
             ids["_o"] = _id_key(order_id)
             ids["_oc"] = order_id.startswith("C") | order_id.startswith("c")
-        a = t.group_by(**ids, **{raw[n]: key(n) for n in names if n not in (cols.customer, cols.order)}
+        a = t.group_by(**ids, **{raw[n]: plan.key(n) for n in names if n not in (cols.customer, cols.order)}
                        ).aggregate(n=t.count())
-    elif hash_customer:
-        # Stage A: identical raw rows (possible duplicates, all kept), the stored customer id
-        # by its hash, and the cleaned id's hash as a key that adds no groups.
+    elif plan.hash_customer:
+        # Identical raw rows (possible duplicates, all kept), the stored customer id by its hash,
+        # and the cleaned id's hash as a key that adds no groups.
         stored = t[cols.customer]
-        a = t.group_by(**{raw[n]: (_customer_key(stored) if n == cols.customer else key(n)) for n in names},
-                       _c=_customer_key(clean_id(stored))).aggregate(n=t.count())
+        a = t.group_by(**{raw[n]: (_customer_key(stored) if n == cols.customer else plan.key(n)) for n in names},
+                       _c=_customer_key(plan.clean_id(stored))).aggregate(n=t.count())
     else:
-        # Stage A: identical raw rows (possible duplicates, all kept).
-        a = t.group_by(**{raw[n]: key(n) for n in names}).aggregate(n=t.count())
-        a = a.mutate(_c=clean_id(a[raw[cols.customer]]))
-
-    # Role columns after stage A, from the grouped stored columns.
+        # Identical raw rows (possible duplicates, all kept).
+        a = t.group_by(**{raw[n]: plan.key(n) for n in names}).aggregate(n=t.count())
+        a = a.mutate(_c=plan.clean_id(a[raw[cols.customer]]))
     roles = {"_d": a[raw[cols.date]]}
-    if amount_col is not None:
-        roles["_a"] = a[raw[amount_col]].cast("float64")
+    if cols.amount is not None:
+        roles["_a"] = a[raw[cols.amount]].cast("float64")
     else:
         roles["_a"] = a[raw[cols.quantity]].cast("float64") * a[raw[cols.price]].cast("float64")
     if cols.quantity is not None:
         roles["_q"] = a[raw[cols.quantity]].cast("float64")
-    a = a.mutate(**roles)
-    role_names = {cols.customer: "_c", cols.order: "_o"} if with_order else {}
-    keep_cols = {f"_k{j}": a[role_names.get(k, raw[k])] for j, k in enumerate(keep)}
+    return a.mutate(**roles)
 
+
+def _keep_columns(a: Any, plan: _Plan) -> dict[str, Any]:
+    role_names = {plan.cols.customer: "_c", plan.cols.order: "_o"} if plan.with_order else {}
+    return {f"_k{j}": a[role_names.get(k, plan.raw[k])] for j, k in enumerate(plan.keep)}
+
+
+def classify_stage(a: Any, plan: _Plan, as_of: pd.Timestamp | None) -> Any:
+    """Classify lines: each stage-A group gets exactly one kind (see :data:`KINDS`: purchase,
+    cancellation, blank, without a customer, without a date or amount, after the as-of date)
+    and its signed amount (cancellations always subtract). The purchases (nearly every group)
+    are picked out by the first test, so the other kinds are only tried on the few groups left."""
+    import ibis
+
+    cols = plan.cols
     cancel = (a._a < 0).fill_null(False)
     if cols.quantity is not None:
         cancel |= (a._q < 0).fill_null(False)
-    if hash_order:
+    if plan.hash_order:
         cancel |= a._oc.fill_null(False)
-    elif with_order and a._o.type().is_string():
+    elif plan.with_order and a._o.type().is_string():
         # substr, not startswith: PostgreSQL before 11 has no STARTS_WITH.
         cancel |= a._o.substr(0, 1).isin(["C", "c"]).fill_null(False)
     has_c = a._c.notnull()
@@ -347,21 +388,16 @@ def customer_expression(t: Any, cols: ColumnMap, as_of: pd.Timestamp | None,
     blank = ~has_c & a._d.isnull() & no_amount          # every used column missing
     if cols.quantity is not None:
         blank &= _missing(a._q)
-    if price_col is not None:
-        blank &= _missing(a[raw[price_col]])
-    if with_order:
+    if plan.price_col is not None:
+        blank &= _missing(a[plan.raw[plan.price_col]])
+    if plan.with_order:
         blank &= a._o.isnull()
     after = (day > ibis.literal(as_of.date(), type="date")).fill_null(False) if as_of is not None else None
-    # Stage B: each stage-A group gets exactly one kind (see KINDS); a customer's rows of one
-    # kind are added up together, so the quality counts become group keys instead of
-    # filtered aggregates over every row. The kinds are decided in KINDS' order, but the
-    # purchases (nearly every group) are picked out by the first test, so the others are
-    # only tried on the few groups left.
     bought = has_c & a._d.notnull() & ~no_amount & ~cancel
     if after is not None:
         bought &= ~after
     first_tests = [(bought & a._o.notnull(), KINDS["purchase"]),
-                   (bought, KINDS["purchase_no_order"])] if with_order else [(bought, KINDS["purchase"])]
+                   (bought, KINDS["purchase_no_order"])] if plan.with_order else [(bought, KINDS["purchase"])]
     kind = ibis.cases(
         *first_tests,
         (blank, KINDS["blank"]),
@@ -372,9 +408,18 @@ def customer_expression(t: Any, cols: ColumnMap, as_of: pd.Timestamp | None,
         *([(after, KINDS["after"])] if after is not None else []),
         else_=KINDS["cancel"],          # the one kind left: a customer row, dated, with an amount, cancelled
     ).cast("int8")
-    # Only what stage B reads (the other columns of stage A are not carried further).
-    b_in = a.select(_c=a._c, n=a.n, _a=a._a, _kind=kind, _day=day, _signed=signed,
-                    **({"_o": a._o} if with_order else {}), **keep_cols)
+    # Only what the aggregation reads (the other columns of stage A are not carried further).
+    return a.select(_c=a._c, n=a.n, _a=a._a, _kind=kind, _day=day, _signed=signed,
+                    **({"_o": a._o} if plan.with_order else {}), **_keep_columns(a, plan))
+
+
+def aggregate_stage(b_in: Any, plan: _Plan, as_of: pd.Timestamp | None) -> Any:
+    """Aggregate: stage B adds up a customer's groups of one kind (the quality counts become
+    group keys instead of filtered aggregates over every row); stage C makes one row per
+    customer (and one for the rows without a customer) with the measures and partial counts
+    :func:`result_from_rows` finishes."""
+    with_order = plan.with_order
+    keep_cols = [f"_k{j}" for j in range(len(plan.keep))]
     stage_b = {
         "lines": b_in.n.sum(),
         "groups": b_in.count(),
@@ -389,7 +434,6 @@ def customer_expression(t: Any, cols: ColumnMap, as_of: pd.Timestamp | None,
     stage_b.update({k: b_in[k].min() for k in keep_cols})
     b = b_in.group_by(["_c", "_kind"]).aggregate(**stage_b)
 
-    # Stage C: one row per customer (and one for the rows without a customer).
     def of(*names):
         return b._kind.isin([KINDS[name] for name in names])
 
@@ -427,9 +471,10 @@ def customer_expression(t: Any, cols: ColumnMap, as_of: pd.Timestamp | None,
     measures.update({k: b[k].min(where=live) for k in keep_cols})
 
     c = b.group_by("_c").aggregate(**measures)
-    if hash_customer:
+    if plan.hash_customer:
         # The ids' texts, from a second reading of the customer column alone.
-        customer_id = clean_id(t[cols.customer])
+        t = plan.t
+        customer_id = plan.clean_id(t[plan.cols.customer])
         texts = (t.select(_h=_customer_key(customer_id), _t=customer_id).group_by("_h")
                  .aggregate(_cmin=lambda g: g._t.min(), _cmax=lambda g: g._t.max()))
         c = c.left_join(texts, c._c == texts._h)

@@ -253,6 +253,48 @@ def share_copy(source: str | os.PathLike, target: str | os.PathLike, title: str 
     source, target = Path(source), Path(target)
     if target.suffix.lower() != ".xlsx":
         raise RfmError(f"The share copy is a macro-free .xlsx file: name it like {target.stem}.xlsx.")
+    report = ShareReport(path=str(target))
+    package = open_package(source)
+    sheets = choose_sheets(package, report)
+    rewrite_workbook(package, sheets, report)
+    said = drop_relationships(package, sheets, report)
+    keep = reachable_parts(package)
+    values_only_sheets(package, sheets, report, said)
+    rewrite_content_types(package, keep)
+    set_properties(package, title, as_of)
+    write_package(package, keep, target)
+    return report
+
+
+@dataclass
+class Package:
+    """The parts of a workbook being turned into its share copy (stage 1, :func:`open_package`)."""
+
+    source: Path
+    order: list[str]
+    parts: dict[str, bytes]
+    text: dict[str, str]
+    workbook: str
+    root_rels: list
+    wb_rels_path: str
+    wb_rels: list
+    by_id: dict
+
+
+@dataclass
+class SheetChoice:
+    """Which sheets leave the copy and which stay (stage 2, :func:`choose_sheets`)."""
+
+    tags: list[str]
+    removed_names: list[str]
+    removed_index: set[int]
+    kept: list[tuple[str, object]]
+    new_index: dict[int, int]
+    removed_tables: list[str]
+
+
+def open_package(source: Path) -> Package:
+    """Stage 1: read the workbook's parts (errors when it is not a workbook)."""
     if not source.is_file():
         raise RfmError(f"{str(source)!r} does not exist.")
     try:
@@ -264,22 +306,23 @@ def share_copy(source: str | os.PathLike, target: str | os.PathLike, title: str 
     if "[Content_Types].xml" not in parts:
         raise RfmError(f"{str(source)!r} is not an Excel workbook (.xlsx or .xlsm).")
     text = {name: data.decode("utf-8") for name, data in parts.items() if name.endswith((".xml", ".rels"))}
-    report = ShareReport(path=str(target))
-
     root_rels = _relationships(text.get("_rels/.rels", ""))
     workbook = next((_resolve("", r.target) for r in root_rels if r.type.endswith("/officeDocument")), None)
     if workbook is None or workbook not in text:
         raise RfmError(f"{str(source)!r} is not an Excel workbook (no workbook part).")
     wb_rels_path = _rels_path(workbook)
     wb_rels = _relationships(text.get(wb_rels_path, ""))
-    by_id = {r.id: r for r in wb_rels}
-    wb_xml = text[workbook]
+    return Package(source, order, parts, text, workbook, root_rels, wb_rels_path, wb_rels, {r.id: r for r in wb_rels})
 
-    # Sheets: which go, which stay (their new positions).
-    sheet_tags = re.findall(r"<(?:\w+:)?sheet\b[^>]*?/>", re.search(r"<(?:\w+:)?sheets\b.*?</(?:\w+:)?sheets>",
-                                                                    wb_xml, re.S).group(0))
-    removed_names, removed_index, kept_sheets, new_index = [], set(), [], {}
-    for i, tag in enumerate(sheet_tags):
+
+def choose_sheets(package: Package, report: ShareReport) -> SheetChoice:
+    """Stage 2: the settings sheets, macro sheets and dialog sheets leave; the rest keep their order."""
+    text, by_id = package.text, package.by_id
+    wb_xml = text[package.workbook]
+    tags = re.findall(r"<(?:\w+:)?sheet\b[^>]*?/>", re.search(r"<(?:\w+:)?sheets\b.*?</(?:\w+:)?sheets>",
+                                                             wb_xml, re.S).group(0))
+    removed_names, removed_index, kept, new_index = [], set(), [], {}
+    for i, tag in enumerate(tags):
         name = _attr(tag, "name") or ""
         rel = by_id.get(_rid(tag) or "")
         kind = rel.type.rsplit("/", 1)[-1] if rel else ""
@@ -289,19 +332,18 @@ def share_copy(source: str | os.PathLike, target: str | os.PathLike, title: str 
             if kind in ("macrosheet", "dialogsheet"):
                 report.removed.append(f"the {kind.replace('sheet', ' sheet')} {name!r}")
         else:
-            new_index[i] = len(kept_sheets)
-            kept_sheets.append((name, rel))
-    if not kept_sheets:
-        raise RfmError(f"{str(source)!r} has no sheet to share once the settings sheets are left out.")
+            new_index[i] = len(kept)
+            kept.append((name, rel))
+    if not kept:
+        raise RfmError(f"{str(package.source)!r} has no sheet to share once the settings sheets are left out.")
     report.removed_sheets = removed_names
-
     # Tables on removed sheets (defined names may refer to them).
     removed_tables = []
     for i in removed_index:
-        rel = by_id.get(_rid(sheet_tags[i]) or "")
+        rel = by_id.get(_rid(tags[i]) or "")
         if rel is None:
             continue
-        part = _resolve(workbook, rel.target)
+        part = _resolve(package.workbook, rel.target)
         for r in _relationships(text.get(_rels_path(part), "")):
             table_part = _resolve(part, r.target)
             if r.type.endswith("/table") and table_part in text:
@@ -309,10 +351,15 @@ def share_copy(source: str | os.PathLike, target: str | os.PathLike, title: str 
                 if head:
                     removed_tables += [n for n in (_attr(head.group(0), "name"),
                                                    _attr(head.group(0), "displayName")) if n]
+    return SheetChoice(tags, removed_names, removed_index, kept, new_index, removed_tables)
 
-    # workbook.xml
-    for i in sorted(removed_index, reverse=True):
-        wb_xml = wb_xml.replace(sheet_tags[i], "", 1)
+
+def rewrite_workbook(package: Package, sheets: SheetChoice, report: ShareReport) -> None:
+    """Stage 3: workbook.xml without the removed sheets, the defined names that refer to them or to
+    other workbooks, and external references; sheet-scoped names and the active tab renumbered."""
+    wb_xml = package.text[package.workbook]
+    for i in sorted(sheets.removed_index, reverse=True):
+        wb_xml = wb_xml.replace(sheets.tags[i], "", 1)
     dropped_names = []
 
     def defined_name(match: re.Match) -> str:
@@ -320,10 +367,10 @@ def share_copy(source: str | os.PathLike, target: str | os.PathLike, title: str 
         name = _attr(tag, "name") or ""
         local = _attr(tag, "localSheetId")
         if local is not None and local.isdigit():
-            if int(local) in removed_index:
+            if int(local) in sheets.removed_index:
                 return ""
-            tag = re.sub(r'localSheetId\s*=\s*"\d+"', f'localSheetId="{new_index[int(local)]}"', tag)
-        if _refers_to(body, removed_names, removed_tables):
+            tag = re.sub(r'localSheetId\s*=\s*"\d+"', f'localSheetId="{sheets.new_index[int(local)]}"', tag)
+        if _refers_to(body, sheets.removed_names, sheets.removed_tables):
             if not name.startswith("_xlnm."):
                 dropped_names.append(name)
             return ""
@@ -341,13 +388,18 @@ def share_copy(source: str | os.PathLike, target: str | os.PathLike, title: str 
     wb_xml = re.sub(r"<(\w+:)?externalReferences\b.*?</\1?externalReferences>", "", wb_xml, flags=re.S)
     active = re.search(r'activeTab\s*=\s*"(\d+)"', wb_xml)
     if active:
-        new_active = new_index.get(int(active.group(1)), 0)
+        new_active = sheets.new_index.get(int(active.group(1)), 0)
         wb_xml = wb_xml.replace(active.group(0), f'activeTab="{new_active}"')
     wb_xml = re.sub(r'firstSheet\s*=\s*"\d+"', 'firstSheet="0"', wb_xml)
-    text[workbook] = wb_xml
+    package.text[package.workbook] = wb_xml
 
-    # Relationships of the workbook and the package.
-    def drop_rels(path: str, rels: list[_Rel], drop) -> None:
+
+def drop_relationships(package: Package, sheets: SheetChoice, report: ShareReport) -> set[str]:
+    """Stage 4: the relationships to removed sheets, macros and other left-out parts go (each kind
+    said once in the report); returns what was said."""
+    text = package.text
+
+    def drop_rels(path: str, rels: list, drop) -> None:
         xml = text.get(path)
         if xml is None:
             return
@@ -356,10 +408,10 @@ def share_copy(source: str | os.PathLike, target: str | os.PathLike, title: str 
                 xml = xml.replace(rel.xml, "", 1)
         text[path] = xml
 
-    removed_rids = {_rid(sheet_tags[i]) for i in removed_index}
-    said = set()
+    removed_rids = {_rid(sheets.tags[i]) for i in sheets.removed_index}
+    said: set[str] = set()
 
-    def dropped(rel: _Rel) -> bool:
+    def dropped(rel) -> bool:
         for ending, what in _DROPPED_RELS.items():
             if rel.type.endswith("/" + ending):
                 if what and what not in said:
@@ -368,10 +420,14 @@ def share_copy(source: str | os.PathLike, target: str | os.PathLike, title: str 
                 return True
         return False
 
-    drop_rels(wb_rels_path, wb_rels, lambda rel: rel.id in removed_rids or dropped(rel))
-    drop_rels("_rels/.rels", root_rels, dropped)  # (its ids are not the workbook's)
+    drop_rels(package.wb_rels_path, package.wb_rels, lambda rel: rel.id in removed_rids or dropped(rel))
+    drop_rels("_rels/.rels", package.root_rels, dropped)  # (its ids are not the workbook's)
+    return said
 
-    # Keep only the parts still reachable from the package's relationships.
+
+def reachable_parts(package: Package) -> set[str]:
+    """Stage 5: the parts still reachable from the package's relationships (the others are left out)."""
+    text, parts = package.text, package.parts
     reachable, todo = set(), ["_rels/.rels"]
     while todo:
         rels_part = todo.pop()
@@ -385,12 +441,16 @@ def share_copy(source: str | os.PathLike, target: str | os.PathLike, title: str 
                 reachable.add(part)
                 if _rels_path(part) in parts:
                     todo.append(_rels_path(part))
-    keep = {"[Content_Types].xml", "_rels/.rels"} | reachable | {_rels_path(p) for p in reachable
+    return {"[Content_Types].xml", "_rels/.rels"} | reachable | {_rels_path(p) for p in reachable
                                                                  if _rels_path(p) in parts}
 
-    # Kept worksheets and tables: values instead of formulas.
+
+def values_only_sheets(package: Package, sheets: SheetChoice, report: ShareReport, said: set[str]) -> None:
+    """Stage 6: kept worksheets and tables hold values instead of formulas; a formula without a saved
+    value (or a workbook never calculated) is an error listing the cells, and nothing is written."""
+    text, workbook = package.text, package.workbook
     missing: list[str] = []
-    for name, rel in kept_sheets:
+    for name, rel in sheets.kept:
         if rel is None or not rel.type.endswith("/worksheet"):
             continue
         part = _resolve(workbook, rel.target)
@@ -400,8 +460,7 @@ def share_copy(source: str | os.PathLike, target: str | os.PathLike, title: str 
         text[part] = xml
         report.formulas += count
         missing += [f"{name}!{cell}" for cell in cells]
-        sheet_rels = _relationships(text.get(_rels_path(part), ""))
-        for r in sheet_rels:
+        for r in _relationships(text.get(_rels_path(part), "")):
             target_part = _resolve(part, r.target)
             if r.type.endswith("/table") and target_part in text:
                 text[target_part] = _table_without_formulas(text[target_part])
@@ -409,8 +468,8 @@ def share_copy(source: str | os.PathLike, target: str | os.PathLike, title: str 
                 said.add("controls")
                 report.notes.append(f"Controls (buttons, check boxes) on {name!r} are kept but run no macros.")
     if report.formulas and asks_full_calculation(text.get(workbook, "")):
-        raise RfmError(f"{source.name} was written by a program and its formulas were never calculated (it asks "
-                       "Excel to calculate everything when opened), so their saved values would be wrong. Open "
+        raise RfmError(f"{package.source.name} was written by a program and its formulas were never calculated (it "
+                       "asks Excel to calculate everything when opened), so their saved values would be wrong. Open "
                        "it in Excel, let it calculate and save it, then make the share copy again.")
     if missing:
         listed = ", ".join(missing[:_MAX_LISTED])
@@ -419,25 +478,28 @@ def share_copy(source: str | os.PathLike, target: str | os.PathLike, title: str 
                        f"share copy was not written: {listed}{more}. Open the workbook in Excel, let it calculate "
                        "and save it (or convert it with LibreOffice), then make the copy again.")
 
-    # Content types.
-    ct = text["[Content_Types].xml"]
 
+def rewrite_content_types(package: Package, keep: set[str]) -> None:
+    """Stage 7: content types of the kept parts only; the workbook becomes a macro-free .xlsx."""
     def override(match: re.Match) -> str:
         tag = match.group(0)
         part = (_attr(tag, "PartName") or "").lstrip("/")
         if part not in keep:
             return ""
-        if part == workbook:
+        if part == package.workbook:
             for old in _MAIN_TYPES:
                 tag = tag.replace(old, _MAIN_XLSX)
         return tag
 
-    ct = re.sub(r"<(?:\w+:)?Override\b[^>]*?/>", override, ct)
+    ct = re.sub(r"<(?:\w+:)?Override\b[^>]*?/>", override, package.text["[Content_Types].xml"])
     ct = re.sub(r"<(?:\w+:)?Default\b[^>]*?/>", lambda m: "" if _VBA_TYPE in m.group(0) else m.group(0), ct)
-    text["[Content_Types].xml"] = ct
+    package.text["[Content_Types].xml"] = ct
 
-    # Document properties.
-    as_of = as_of or _find_as_of(parts)
+
+def set_properties(package: Package, title: str | None, as_of: str | None) -> None:
+    """Stage 8: the document title and description say what the copy is."""
+    text, source = package.text, package.source
+    as_of = as_of or _find_as_of(package.parts)
     title = title or (f"RFM results as of {as_of}" if as_of else source.stem)
     description = (f"As of {as_of}. " if as_of else "") + (
         f"Share copy of {source.name}: values only (no formulas), no macros; made by {GENERATOR}.")
@@ -450,14 +512,16 @@ def share_copy(source: str | os.PathLike, target: str | os.PathLike, title: str 
     if app_part is not None:
         text[app_part] = _app_xml()
 
+
+def write_package(package: Package, keep: set[str], target: Path) -> None:
+    """Stage 9: the kept parts, in their order, written atomically (never over the source)."""
     def write(temp: str) -> None:
         with zipfile.ZipFile(temp, "w", zipfile.ZIP_DEFLATED) as out:
-            names = ["[Content_Types].xml"] + [n for n in order if n != "[Content_Types].xml"]
+            names = ["[Content_Types].xml"] + [n for n in package.order if n != "[Content_Types].xml"]
             for name in names:
                 if name not in keep:
                     continue
-                data = text[name].encode("utf-8") if name in text else parts[name]
+                data = package.text[name].encode("utf-8") if name in package.text else package.parts[name]
                 out.writestr(name, data)
 
-    atomic_write(target, write, inputs=(source,))
-    return report
+    atomic_write(target, write, inputs=(package.source,))

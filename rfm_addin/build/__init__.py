@@ -1,0 +1,2 @@
+"""Build-time tools: the workbook template (``rfm-addin template``) with its VBA project, written
+without Excel (:mod:`.ovba` compresses VBA source, :mod:`.cfb` writes the compound file)."""
