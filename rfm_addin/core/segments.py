@@ -22,7 +22,7 @@ RULE_COLUMNS = ["segment", "r_min", "r_max", "fm_min", "fm_max", "description", 
 _DEFAULT_ROWS = [
     ("Champions", 5, 5, 4, 5, "Bought recently, buy often and spend the most.",
      "Reward them: early access, loyalty perks, ask for reviews and referrals."),
-    ("Loyal Customers", 3, 4, 4, 5, "Buy often and spend well, though not in the last few weeks.",
+    ("Loyal Customers", 3, 4, 4, 5, "Buy often and spend well, though less recently than Champions.",
      "Upsell higher-value products; keep them close with a loyalty programme."),
     ("Potential Loyalists", 4, 5, 2, 3, "Recent customers with average frequency and spend.",
      "Offer membership or a loyalty programme; recommend related products."),

@@ -548,6 +548,88 @@ class EngineRows:
         return len(self.arrays["frequency"])
 
 
+class _BatchCollector:
+    """What :func:`fetch_rows` keeps of each Arrow batch: id chunks, per-customer NumPy arrays,
+    the non-missing values of the quality columns, and the row without a customer."""
+
+    def __init__(self, ids: list[str]):
+        self.id_parts: dict[str, list[Any]] = {name: [] for name in ids}
+        self.kept: dict[str, list[np.ndarray]] = {}
+        self.quality: dict[str, list[np.ndarray]] = {}
+        self.rest_parts: list[Any] = []
+        self.used_total, self.latest = 0, _NAT_DAY
+
+    def add(self, batch: Any) -> None:
+        import pyarrow.compute as pc
+
+        has_c = pc.is_valid(batch.column("_c"))
+        if batch.column("_c").null_count:
+            self.rest_parts.append(batch.filter(pc.invert(has_c)))
+            batch = batch.filter(has_c)
+        for name in batch.schema.names:
+            column = batch.column(name)
+            if name == "_cmax":              # equal to _c unless two customer ids' hashes collided
+                if not pc.all(pc.equal(column, batch.column("_c"))).as_py():
+                    raise HashCollision()
+            elif name in self.id_parts:
+                self.id_parts[name].append(column)
+            elif name in ("first", "last"):
+                self.kept.setdefault(name, []).append(_day_numbers(column))
+            elif name == "cancel_last":      # only its maximum is needed
+                if len(column):
+                    self.latest = max(self.latest, int(_day_numbers(column).max()))
+            elif name == "used":             # its total, and whether it is positive
+                values = _ints(column)
+                self.used_total += int(values.sum())
+                self.kept.setdefault("active", []).append(values > 0)
+            elif name == "frequency":
+                self.kept.setdefault(name, []).append(_ints(column))
+            elif name == "monetary":
+                self.kept.setdefault(name, []).append(_floats(column))
+            else:
+                values = _floats(column.drop_null() if column.null_count else column)
+                self.quality.setdefault(name, []).append(values[~np.isnan(values)])
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        arrays = {name: (np.concatenate(parts) if parts else np.empty(0)) for name, parts in self.kept.items()}
+        arrays["frequency"] = arrays.get("frequency", np.empty(0)).astype(np.int64, copy=False)
+        arrays["active"] = arrays.get("active", np.empty(0)).astype(bool, copy=False)
+        return arrays
+
+    def sums(self) -> dict[str, float]:
+        sums = {name: float(np.sum(np.concatenate(parts))) if parts else 0.0 for name, parts in self.quality.items()}
+        sums["used"] = float(self.used_total)
+        sums["cancel_last"] = float(self.latest)
+        return sums
+
+    def id_column(self, name: str, schema: Any) -> pd.Series:
+        """One id column as pandas values of its Ibis type (the chunks are released)."""
+        import ibis
+        import pyarrow as pa
+        from ibis.formats.pandas import PandasData
+
+        chunks = self.id_parts[name]
+        column = pa.chunked_array(chunks, type=chunks[0].type if chunks else schema[name].to_pyarrow()).combine_chunks()
+        self.id_parts[name] = []
+        values = pd.Series(column.to_pylist(), dtype=object) if column.null_count else column.to_pandas()
+        frame = PandasData.convert_table(pd.DataFrame({name: values}), ibis.schema({name: schema[name]}))
+        return frame[name]
+
+    def rest(self, ids: list[str], schema: Any) -> pd.DataFrame:
+        """The row without a customer as a one-row frame (integer ids stay integers)."""
+        import ibis
+        import pyarrow as pa
+        from ibis.formats.pandas import PandasData
+
+        if not self.rest_parts:
+            return pd.DataFrame()
+        part = pa.Table.from_batches(self.rest_parts)
+        out = part.drop_columns(ids).to_pandas(date_as_object=False)
+        objects = pd.DataFrame({name: part[name].to_pylist() for name in ids}, index=out.index)
+        objects = PandasData.convert_table(objects, ibis.schema({name: schema[name] for name in ids}))
+        return pd.concat([objects, out], axis=1)
+
+
 def fetch_rows(expr: Any, chunk_size: int = 262_144) -> EngineRows:
     """Run :func:`customer_expression` and keep only what :func:`result_from_rows` needs.
 
@@ -558,80 +640,22 @@ def fetch_rows(expr: Any, chunk_size: int = 262_144) -> EngineRows:
     ``to_pandas`` is not used: it turns every column holding a NULL into Python objects.
     Splitting off the row without a customer keeps integer ids integers (no float round trip).
     """
-    import ibis
-    import pyarrow as pa
-    import pyarrow.compute as pc
-    from ibis.formats.pandas import PandasData
-
     schema = expr.schema()
-    reader = expr.to_pyarrow_batches(chunk_size=chunk_size)
     ids = ["_c"] + [name for name in schema.names if name.startswith("_k")]
-    rest_parts: list[Any] = []
-    id_parts: dict[str, list[Any]] = {name: [] for name in ids}
-    kept: dict[str, list[np.ndarray]] = {}
-    used_total, latest = 0, _NAT_DAY
-    quality: dict[str, list[np.ndarray]] = {}
+    collected = _BatchCollector(ids)
+    reader = expr.to_pyarrow_batches(chunk_size=chunk_size)
     try:
         for batch in reader:
-            has_c = pc.is_valid(batch.column("_c"))
-            if batch.column("_c").null_count:
-                rest_parts.append(batch.filter(pc.invert(has_c)))
-                batch = batch.filter(has_c)
-            for name in batch.schema.names:
-                column = batch.column(name)
-                if name == "_cmax":              # equal to _c unless two customer ids' hashes collided
-                    if not pc.all(pc.equal(column, batch.column("_c"))).as_py():
-                        raise HashCollision()
-                elif name in id_parts:
-                    id_parts[name].append(column)
-                elif name in ("first", "last"):
-                    kept.setdefault(name, []).append(_day_numbers(column))
-                elif name == "cancel_last":      # only its maximum is needed
-                    if len(column):
-                        latest = max(latest, int(_day_numbers(column).max()))
-                elif name == "used":             # its total, and whether it is positive
-                    values = _ints(column)
-                    used_total += int(values.sum())
-                    kept.setdefault("active", []).append(values > 0)
-                elif name == "frequency":
-                    kept.setdefault(name, []).append(_ints(column))
-                elif name == "monetary":
-                    kept.setdefault(name, []).append(_floats(column))
-                else:
-                    values = _floats(column.drop_null() if column.null_count else column)
-                    quality.setdefault(name, []).append(values[~np.isnan(values)])
+            collected.add(batch)
             del batch
     finally:
         close = getattr(reader, "close", None)
         if close is not None:
             close()
-    arrays = {name: (np.concatenate(parts) if parts else np.empty(0)) for name, parts in kept.items()}
-    arrays["frequency"] = arrays.get("frequency", np.empty(0)).astype(np.int64, copy=False)
-    arrays["active"] = arrays.get("active", np.empty(0)).astype(bool, copy=False)
-    sums = {name: float(np.sum(np.concatenate(parts))) if parts else 0.0 for name, parts in quality.items()}
-    sums["used"] = float(used_total)
-    sums["cancel_last"] = float(latest)
-
-    def id_column(name: str) -> pd.Series:
-        chunks = id_parts[name]
-        column = pa.chunked_array(chunks, type=chunks[0].type if chunks else schema[name].to_pyarrow()).combine_chunks()
-        id_parts[name] = []
-        values = pd.Series(column.to_pylist(), dtype=object) if column.null_count else column.to_pandas()
-        frame = PandasData.convert_table(pd.DataFrame({name: values}), ibis.schema({name: schema[name]}))
-        return frame[name]
-
-    id_values = id_column("_c")
-    keep = {name: id_column(name) for name in ids[1:]}
-
-    if rest_parts:
-        part = pa.Table.from_batches(rest_parts)
-        out = part.drop_columns(ids).to_pandas(date_as_object=False)
-        objects = pd.DataFrame({name: part[name].to_pylist() for name in ids}, index=out.index)
-        objects = PandasData.convert_table(objects, ibis.schema({name: schema[name] for name in ids}))
-        rest = pd.concat([objects, out], axis=1)
-    else:
-        rest = pd.DataFrame()
-    return EngineRows(id_values, arrays, keep, sums, rest)
+    arrays, sums = collected.arrays(), collected.sums()
+    id_values = collected.id_column("_c", schema)
+    keep = {name: collected.id_column(name, schema) for name in ids[1:]}
+    return EngineRows(id_values, arrays, keep, sums, collected.rest(ids, schema))
 
 
 def _days(values: pd.Series) -> np.ndarray:
