@@ -14,7 +14,9 @@ import pandas as pd
 
 from .core import analysis as _core
 from .core.clustering import SILHOUETTE_SAMPLE
-from .sources.route import compute_rfm
+from .core.migration import Migration, migration_of
+from .core.rfm import parse_as_of
+from .sources.route import compute_rfm, compute_snapshots
 from .writers.xlsx import write_analysis
 
 
@@ -164,3 +166,65 @@ def analyze(
     return _core.analyze_result(base, bins=bins, method=method, weights=weights, rules=rules, k=k, k_range=k_range,
                                 random_state=random_state, sample_size=sample_size, progress=say,
                                 result_type=Analysis)
+
+
+def migration(
+    transactions: Any,
+    before: object,
+    after: object,
+    *,
+    mode: str = "relative",
+    window: int | None = None,
+    customer: str | None = None,
+    date: str | None = None,
+    amount: str | None = None,
+    order: str | None = None,
+    bins: int = 5,
+    method: str = "balanced",
+    rules: pd.DataFrame | None = None,
+    decimal: str = ".",
+    thousands: str | None = None,
+    dayfirst: bool | None = None,
+    date_system: int = 1900,
+    first_row: int = 2,
+    table: str | None = None,
+    query: str | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> Migration:
+    """Who moved between segments from the as-of date ``before`` to ``after`` (both inclusive).
+
+    Parameters
+    ----------
+    transactions
+        As for :func:`rfm_table` (a DataFrame, a file, a folder, a database...).
+    before, after : date-like
+        The two as-of dates; ``after`` must be later.
+    mode : {"relative", "absolute"}
+        "relative" scores each snapshot on its own cut points; "absolute" applies the earlier
+        snapshot's cut points to the later one (a decaying base shows as decay).
+    window : int, optional
+        Days: a snapshot keeps only customers with a purchase in its last ``window`` days,
+        so customers can be "gone". None: everyone who bought up to the date.
+    customer, date, amount, order, bins, method, rules, decimal, thousands, dayfirst,
+    date_system, first_row, table, query
+        As for :func:`analyze`.
+
+    Returns
+    -------
+    Migration
+        See :class:`rfm_addin.core.migration.Migration` (the definitions are in its module).
+    """
+    start, end = parse_as_of(before, dayfirst), parse_as_of(after, dayfirst)
+    from .core.migration import check_dates
+
+    check_dates(start, end)
+    stake_date = start - (end - start)
+    say = progress or (lambda text: None)
+    say("Reading transactions")
+    stake, early, late = compute_snapshots(transactions, [stake_date, start, end], customer=customer, date=date,
+                                           amount=amount, order=order, decimal=decimal, thousands=thousands,
+                                           dayfirst=dayfirst, date_system=date_system, first_row=first_row,
+                                           table=table, query=query, progress=say)
+    say("Comparing the two dates")
+    return migration_of(early, late, stake, before_date=start, after_date=end, mode=mode, window=window, bins=bins,
+                        method=method, rules=rules)

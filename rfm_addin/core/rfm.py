@@ -265,6 +265,13 @@ def cut_at_as_of(days: np.ndarray, rows: np.ndarray, cancel: np.ndarray, amounts
     return as_of_day, as_of
 
 
+def _check_separators(decimal: str, thousands: str | None) -> None:
+    if decimal not in (".", ","):
+        raise RfmError(f"decimal must be '.' or ',', not {decimal!r}.")
+    if thousands is not None and (thousands == decimal or thousands not in (",", ".", " ", "'", "\u00a0")):
+        raise RfmError(f"thousands must be one of ',', '.', ' ', \"'\" and differ from decimal, not {thousands!r}.")
+
+
 def rfm_from_frame(
     frame: pd.DataFrame,
     *,
@@ -289,10 +296,7 @@ def rfm_from_frame(
     :func:`clean`, :func:`classify_lines`, :func:`cut_at_as_of`, :func:`aggregate`,
     :func:`finish`.
     """
-    if decimal not in (".", ","):
-        raise RfmError(f"decimal must be '.' or ',', not {decimal!r}.")
-    if thousands is not None and (thousands == decimal or thousands not in (",", ".", " ", "'", "\u00a0")):
-        raise RfmError(f"thousands must be one of ',', '.', ' ', \"'\" and differ from decimal, not {thousands!r}.")
+    _check_separators(decimal, thousands)
     cols = resolve_columns(frame.columns, customer, date, amount, order)
     keep_cols = resolve_keep(keep, list(frame.columns), cols.used)
     report = QualityReport()
@@ -311,6 +315,53 @@ def rfm_from_frame(
     if keep_cols:
         table = _attach_kept(table, lines.frame, keep_cols, rows, lines.cust_codes, lines.cust_ids)
     return finish(table, report, as_of_stamp, cols, int(rows.sum()), float(amounts[rows].sum()))
+
+
+def snapshots_from_frame(
+    frame: pd.DataFrame,
+    as_ofs: list[pd.Timestamp],
+    *,
+    customer: str | None = None,
+    date: str | None = None,
+    amount: str | None = None,
+    order: str | None = None,
+    decimal: str = ".",
+    thousands: str | None = None,
+    dayfirst: bool | None = None,
+    date_system: int = 1900,
+    first_row: int = 2,
+) -> list[RfmResult | None]:
+    """One customer table per as-of date (inclusive), as :func:`rfm_from_frame` with that
+    ``as_of`` gives it, reading and cleaning the lines once.
+
+    The stages before the as-of date (:func:`parse_lines`, :func:`clean`,
+    :func:`classify_lines`) run once; :func:`cut_at_as_of`, :func:`aggregate` and
+    :func:`finish` run per date, each on its own copy of the quality report. A date before
+    every purchase gives None (no customer yet) instead of an error.
+    """
+    _check_separators(decimal, thousands)
+    cols = resolve_columns(frame.columns, customer, date, amount, order)
+    report = QualityReport()
+    report.add("rows_read", "Rows read", len(frame), "rows", "", always=True)
+    if len(frame) == 0:
+        raise RfmError("The data has a header but no rows of transactions.")
+    lines = parse_lines(frame, cols, report, first_row=first_row, decimal=decimal, thousands=thousands,
+                        dayfirst=dayfirst, date_system=date_system)
+    rows = clean(lines, report, first_row=first_row)
+    cancel, amounts = classify_lines(lines)
+    days = lines.dates.astype("datetime64[D]").astype(np.int64)
+    out: list[RfmResult | None] = []
+    for as_of in as_ofs:
+        own = QualityReport(lines=[dict(line) for line in report.lines], counts=dict(report.counts))
+        kept = rows.copy()
+        as_of_day, stamp = cut_at_as_of(days, kept, cancel, amounts, as_of, own)
+        if not (kept & ~cancel).any():
+            out.append(None)
+            continue
+        table = aggregate(kept, cancel, lines.cust_codes, lines.cust_ids, days, amounts, lines.order_codes,
+                          as_of_day, own)
+        out.append(finish(table, own, stamp, cols, int(kept.sum()), float(amounts[kept].sum())))
+    return out
 
 
 def finish(table: pd.DataFrame, report: QualityReport, as_of: pd.Timestamp, cols: ColumnMap,

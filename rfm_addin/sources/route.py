@@ -13,7 +13,7 @@ from typing import Any, Callable, Iterable
 import pandas as pd
 
 from ..core.errors import RfmError
-from ..core.rfm import RfmResult, parse_as_of, rfm_from_frame
+from ..core.rfm import RfmResult, parse_as_of, rfm_from_frame, snapshots_from_frame
 from . import engine_rfm, is_engine_source, typed_csv_reading
 from .files import read_transactions
 
@@ -58,3 +58,50 @@ def compute_rfm(
     return rfm_from_frame(transactions, customer=customer, date=date, amount=amount, order=order, as_of=stated_as_of,
                           keep=keep, decimal=decimal, thousands=thousands, dayfirst=dayfirst,
                           date_system=date_system, first_row=first_row)
+
+
+def compute_snapshots(
+    transactions: Any,
+    as_ofs: list[object],
+    *,
+    customer: str | None = None,
+    date: str | None = None,
+    amount: str | None = None,
+    order: str | None = None,
+    decimal: str = ".",
+    thousands: str | None = None,
+    dayfirst: bool | None = None,
+    date_system: int = 1900,
+    first_row: int = 2,
+    table: str | None = None,
+    query: str | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> list[RfmResult | None]:
+    """The customer table at each as-of date (inclusive; None before the first purchase).
+
+    A DataFrame or a file the DataFrame reader takes is read and cleaned once
+    (:func:`rfm_addin.core.rfm.snapshots_from_frame`); an engine source aggregates once per date.
+    """
+    dates = [parse_as_of(d, dayfirst) for d in as_ofs]
+    if not isinstance(transactions, pd.DataFrame):
+        if is_engine_source(transactions, table, query, csv_as_typed=typed_csv_reading(decimal, thousands, dayfirst)):
+            out: list[RfmResult | None] = []
+            for d in dates:
+                try:
+                    out.append(compute_rfm(transactions, customer=customer, date=date, amount=amount, order=order,
+                                           as_of=d, table=table, query=query, progress=progress))
+                except RfmError as exc:
+                    if "No purchases were found on or before the as-of date" not in str(exc):
+                        raise
+                    out.append(None)
+            return out
+        if not isinstance(transactions, (str, os.PathLike)):
+            raise RfmError("transactions must be a pandas DataFrame or a file path, not "
+                           f"{type(transactions).__name__}.")
+        read = read_transactions(transactions)
+        transactions, first_row, date_system = read.frame, read.first_row, read.date_system
+    elif table is not None or query is not None:
+        raise RfmError("table= and query= go with a connection URL or name, not with a DataFrame.")
+    return snapshots_from_frame(transactions, dates, customer=customer, date=date, amount=amount, order=order,
+                                decimal=decimal, thousands=thousands, dayfirst=dayfirst, date_system=date_system,
+                                first_row=first_row)

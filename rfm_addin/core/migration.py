@@ -1,0 +1,265 @@
+"""Who moved between segments from one as-of date to a later one, and what the movement is worth.
+
+Definitions (docs/definitions.md, *Migration*):
+
+- A **snapshot** is the cumulative customer table to its as-of date, inclusive (as
+  ``rfm_table(as_of=...)`` computes it). With ``window`` (days), a snapshot keeps only the
+  customers with a purchase in its last ``window`` days (recency below ``window``), so a
+  customer can be **gone**; a customer in the later snapshot only is **new**.
+- ``mode="relative"`` scores each snapshot on its own cut points (each is a ranking of its
+  day); ``mode="absolute"`` applies the earlier snapshot's cut points to the later one, so a
+  decaying base shows as decay. CDNOW, 1997-10-01 to 1998-01-01: 25.8% of customers change
+  segment relatively, 62.6% absolutely.
+- **Revenue at stake**: a customer's net spend in the period of the same length as
+  ``after - before`` that ends at ``before``; **revenue after**: net spend in (``before``,
+  ``after``]. Both are differences of cumulative monetary values.
+- **Better and worse** follow the order of the rule table (its first segment is the best):
+  ``up`` is a move to an earlier segment, ``down`` to a later one; ``revenue_lost`` is the
+  revenue at stake of the customers who moved down or are gone.
+- **PSI** (population stability index) of R, F and M over the earlier snapshot's score bands in
+  both modes, and of the segment shares: sum of (a - e) ln(a / e) over the bands, where e is
+  the earlier share and a the later; a band's share of 0 counts as :data:`PSI_FLOOR`. Bands:
+  below 0.1 "no change", 0.1 to 0.25 "moderate", above 0.25 "major".
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .errors import RfmError
+from .rfm import RfmResult
+from .scoring import fit_binning
+from .segments import rules_used, segment_of
+from .validation import check_bins, check_method
+
+MODES = ("relative", "absolute")
+#: The share an empty band counts as in the PSI (so ln(a / e) stays finite).
+PSI_FLOOR = 1e-4
+#: PSI bands: below 0.1 no change, 0.1 to 0.25 moderate, above 0.25 major.
+PSI_BANDS = ((0.1, "no change"), (0.25, "moderate"), (np.inf, "major"))
+STATUSES = ("stay", "up", "down", "new", "gone")
+_METRICS = (("recency", "r_score", "R", False), ("frequency", "f_score", "F", True),
+            ("monetary", "m_score", "M", True))
+
+
+@dataclass
+class Migration:
+    """The outcome of :func:`rfm_addin.migration`.
+
+    Attributes
+    ----------
+    matrix : DataFrame of int
+        Customers by segment before (rows: every segment of the rule table in its order, then
+        "new") and after (columns: every segment, then "gone"); empty rows and columns kept.
+    revenue : DataFrame of float
+        The same shape: those customers' revenue at stake (net spend in the period before).
+    revenue_after : DataFrame of float
+        The same shape: their net spend in (before, after].
+    revenue_lost : float
+        Revenue at stake of the customers who moved to a worse segment or are gone.
+    changed_share : float
+        Share of the customers in both snapshots whose segment differs.
+    psi : DataFrame
+        Indexed recency, frequency, monetary, segment: ``psi`` and ``band``.
+    threshold_changes : DataFrame
+        Per metric and score: the boundary before and after, and a sentence.
+    customers : DataFrame
+        One row per customer of either snapshot: segment and R, F, M scores before and after,
+        ``revenue_before``, ``revenue_after``, ``status``.
+    before, after : Timestamp
+        The two as-of dates.
+    mode : str
+        "relative" or "absolute".
+    window : int or None
+        Days of activity a snapshot requires, or None (everyone who ever bought).
+    """
+
+    matrix: pd.DataFrame
+    revenue: pd.DataFrame
+    revenue_after: pd.DataFrame
+    revenue_lost: float
+    changed_share: float
+    psi: pd.DataFrame
+    threshold_changes: pd.DataFrame
+    customers: pd.DataFrame
+    before: pd.Timestamp
+    after: pd.Timestamp
+    mode: str
+    window: int | None
+
+
+def check_dates(before: pd.Timestamp | None, after: pd.Timestamp | None) -> None:
+    """``before`` and ``after`` are both given and ``after`` is later."""
+    if before is None or after is None:
+        raise RfmError("A migration needs two as-of dates: before and after (YYYY-MM-DD).")
+    if after <= before:
+        raise RfmError(f"after ({after:%Y-%m-%d}) must be later than before ({before:%Y-%m-%d}).")
+
+
+def _check_window(window) -> int | None:
+    if window is None:
+        return None
+    if isinstance(window, bool) or not isinstance(window, (int, np.integer)) or window < 1:
+        raise RfmError(f"window must be a whole number of days of at least 1 (or None), not {window!r}.")
+    return int(window)
+
+
+def _active(result: RfmResult | None, window: int | None, when: pd.Timestamp) -> pd.DataFrame:
+    """The snapshot's customers (only those active in the window)."""
+    if result is None:
+        raise RfmError(f"There are no purchases on or before {when:%Y-%m-%d}: choose a later date.")
+    table = result.table
+    if window is not None:
+        table = table.loc[table["recency"].to_numpy() < window]
+    if len(table) < 2:
+        raise RfmError(f"The snapshot at {when:%Y-%m-%d} has {len(table)} customer"
+                       f"{'' if len(table) == 1 else 's'}"
+                       f"{f' with a purchase in its last {window} days' if window else ''}; a migration needs "
+                       "at least two.")
+    return table
+
+
+def _scores(table: pd.DataFrame, binnings: dict) -> pd.DataFrame:
+    return pd.DataFrame({score: binnings[metric].apply(table[metric].to_numpy(dtype=np.float64))
+                         for metric, score, _, _ in _METRICS}, index=table.index)
+
+
+def _binnings(table: pd.DataFrame, bins: int, method: str) -> dict:
+    return {metric: fit_binning(table[metric].to_numpy(dtype=np.float64), bins=bins, method=method,
+                                higher_is_better=higher) for metric, _, _, higher in _METRICS}
+
+
+def psi_value(expected: np.ndarray, actual: np.ndarray, floor: float = PSI_FLOOR) -> float:
+    """PSI of two share vectors over the same bands: sum of (a - e) ln(a / e), 0 shares as ``floor``."""
+    e = np.where(np.asarray(expected, dtype=float) > 0, expected, floor)
+    a = np.where(np.asarray(actual, dtype=float) > 0, actual, floor)
+    return float(np.sum((a - e) * np.log(a / e)))
+
+
+def psi_band(value: float) -> str:
+    """"no change" below 0.1, "moderate" from 0.1 to 0.25, "major" above 0.25."""
+    if value < 0.1:
+        return "no change"
+    return "moderate" if value <= 0.25 else "major"
+
+
+def _shares(values, levels) -> np.ndarray:
+    counts = pd.Series(values).value_counts().reindex(levels, fill_value=0).to_numpy(dtype=float)
+    return counts / counts.sum() if counts.sum() else counts
+
+
+def _threshold_changes(before: pd.DataFrame, after: pd.DataFrame, scores_before: pd.DataFrame,
+                       scores_after: pd.DataFrame, bins: int) -> pd.DataFrame:
+    """The boundary of each score before and after: R by its longest recency, F and M by their
+    smallest value (the value a customer needs for that score)."""
+    rows = []
+    for metric, score, letter, higher in _METRICS:
+        for level in range(bins, 0, -1):
+            was = before.loc[scores_before[score] == level, metric]
+            now = after.loc[scores_after[score] == level, metric]
+            pick = (lambda v: float(v.min())) if higher else (lambda v: float(v.max()))
+            b = pick(was) if len(was) else np.nan
+            a = pick(now) if len(now) else np.nan
+            rows.append((letter, level, b, a, _threshold_text(letter, level, b, a)))
+    return pd.DataFrame(rows, columns=["score", "level", "before", "after", "text"])
+
+
+def _number(value: float) -> str:
+    return "no customer" if not np.isfinite(value) else (f"{value:,.0f}" if float(value).is_integer()
+                                                            else f"{value:,.2f}")
+
+
+def _threshold_text(letter: str, level: int, before: float, after: float) -> str:
+    """"R = 5 was within 85 days, now within 61"; "F = 5 was from 8, now from 7"."""
+    def show(value: float, unit: bool = True) -> str:
+        if not np.isfinite(value):
+            return "no customer"
+        if letter == "R":
+            return f"within {_number(value)}{' days' if unit else ''}"
+        return f"from {_number(value)}"
+
+    same = (before == after) or (not np.isfinite(before) and not np.isfinite(after))
+    if same:
+        return f"{letter} = {level} is {show(before)}, as before"
+    return f"{letter} = {level} was {show(before)}, now {show(after, unit=False)}"
+
+
+def migration_of(before: RfmResult | None, after: RfmResult | None, stake: RfmResult | None, *,
+                 before_date: pd.Timestamp, after_date: pd.Timestamp, mode: str = "relative",
+                 window: int | None = None, bins: int = 5, method: str = "balanced",
+                 rules: pd.DataFrame | None = None) -> Migration:
+    """The migration between two snapshots (:func:`rfm_addin.migration` builds them).
+
+    ``stake`` is the snapshot at ``before - (after - before)`` (None: before every purchase),
+    whose monetary values subtracted from the earlier snapshot's give the revenue at stake.
+    """
+    if mode not in MODES:
+        raise RfmError(f"mode must be 'relative' or 'absolute', not {mode!r}.")
+    check_bins(bins)
+    check_method(method)
+    check_dates(before_date, after_date)
+    window = _check_window(window)
+    rule_table = rules_used(rules)
+    order = list(dict.fromkeys(rule_table["segment"]))
+    rank = {name: i for i, name in enumerate(order)}
+
+    early = _active(before, window, before_date)
+    late = _active(after, window, after_date)
+    early_bins = _binnings(early, bins, method)
+    late_bins = early_bins if mode == "absolute" else _binnings(late, bins, method)
+    s_early, s_late = _scores(early, early_bins), _scores(late, late_bins)
+    seg_early = pd.Series(segment_of(s_early["r_score"], s_early["f_score"], s_early["m_score"], rules=rules,
+                                     bins=bins), index=early.index)
+    seg_late = pd.Series(segment_of(s_late["r_score"], s_late["f_score"], s_late["m_score"], rules=rules,
+                                    bins=bins), index=late.index)
+
+    # Cumulative monetary at the three dates: its differences are the period revenues.
+    ids = early.index.union(late.index, sort=False).sort_values()
+    money_before = before.table["monetary"].reindex(ids, fill_value=0.0)
+    money_after = after.table["monetary"].reindex(ids, fill_value=0.0)
+    money_stake = stake.table["monetary"].reindex(ids, fill_value=0.0) if stake is not None else 0.0
+    customers = pd.DataFrame(index=ids)
+    customers.index.name = before.table.index.name
+    customers["segment_before"] = seg_early.reindex(ids)
+    customers["segment_after"] = seg_late.reindex(ids)
+    for frame, suffix in ((s_early, "before"), (s_late, "after")):
+        for score in ("r_score", "f_score", "m_score"):
+            customers[f"{score}_{suffix}"] = frame[score].reindex(ids).astype("Int64")
+    customers["revenue_before"] = (money_before - money_stake).astype(float)
+    customers["revenue_after"] = (money_after - money_before).astype(float)
+    was, now = customers["segment_before"], customers["segment_after"]
+    rank_was, rank_now = was.map(rank), now.map(rank)
+    customers["status"] = np.select(
+        [was.isna(), now.isna(), was == now, rank_now < rank_was],
+        ["new", "gone", "stay", "up"], default="down")
+
+    rows, columns = order + ["new"], order + ["gone"]
+    frm, to = was.fillna("new"), now.fillna("gone")
+    matrix = pd.crosstab(frm, to).reindex(index=rows, columns=columns, fill_value=0).astype(np.int64)
+    revenue = customers.groupby([frm, to])["revenue_before"].sum().unstack().reindex(
+        index=rows, columns=columns).fillna(0.0)
+    revenue_after = customers.groupby([frm, to])["revenue_after"].sum().unstack().reindex(
+        index=rows, columns=columns).fillna(0.0)
+    for frame in (matrix, revenue, revenue_after):
+        frame.index.name, frame.columns.name = "before", "after"
+    both = was.notna() & now.notna()
+    changed = float((was[both] != now[both]).mean()) if both.any() else 0.0
+    lost = float(customers.loc[customers["status"].isin(["down", "gone"]), "revenue_before"].sum())
+
+    psi_rows = []
+    for metric, score, _, _ in _METRICS:
+        levels = list(range(1, bins + 1))
+        e = _shares(s_early[score], levels)
+        a = _shares(early_bins[metric].apply(late[metric].to_numpy(dtype=np.float64)), levels)
+        psi_rows.append((metric, psi_value(e, a)))
+    psi_rows.append(("segment", psi_value(_shares(seg_early, order), _shares(seg_late, order))))
+    psi = pd.DataFrame(psi_rows, columns=["metric", "psi"]).set_index("metric")
+    psi["band"] = [psi_band(v) for v in psi["psi"]]
+    psi.index.name = None
+
+    return Migration(matrix=matrix, revenue=revenue, revenue_after=revenue_after, revenue_lost=lost,
+                     changed_share=changed, psi=psi,
+                     threshold_changes=_threshold_changes(early, late, s_early, s_late, bins),
+                     customers=customers, before=before_date, after=after_date, mode=mode, window=window)

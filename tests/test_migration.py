@@ -1,0 +1,162 @@
+"""Migration between two as-of dates (issue 15): hand-worked revenue windows and statuses, the
+matrix against a crosstab of two independent analyses, both modes, PSI by hand, the CDNOW figures."""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import rfm_addin as rfm
+from rfm_addin.core.errors import RfmError
+from rfm_addin.core.migration import psi_band, psi_value
+from rfm_addin.core.segments import segment_of
+
+CDNOW = Path(__file__).parent / "data" / "CDNOW_master.txt"
+
+#: a: three orders and one after; b: one order, then nothing; c: one order, two after; d: two orders,
+#: one before the stake period; e: first buys after `before`.
+HAND = pd.DataFrame([
+    ("a", "2024-01-10", 100.0), ("a", "2024-02-10", 100.0), ("a", "2024-03-30", 100.0), ("a", "2024-06-29", 100.0),
+    ("b", "2024-01-05", 10.0),
+    ("c", "2024-03-25", 20.0), ("c", "2024-06-20", 200.0), ("c", "2024-06-25", 200.0),
+    ("d", "2023-12-01", 50.0), ("d", "2024-01-02", 50.0),
+    ("e", "2024-05-01", 30.0),
+], columns=["Customer", "Date", "Amount"]).assign(Date=lambda f: pd.to_datetime(f["Date"]))
+
+
+def test_revenue_at_stake_and_after_by_hand():
+    m = rfm.migration(HAND, "2024-03-31", "2024-06-30", bins=2)
+    c = m.customers
+    # after - before = 91 days, so the stake period is (2023-12-31, 2024-03-31]
+    assert c["revenue_before"].to_dict() == {"a": 300.0, "b": 10.0, "c": 20.0, "d": 50.0, "e": 0.0}
+    assert c["revenue_after"].to_dict() == {"a": 100.0, "b": 0.0, "c": 400.0, "d": 0.0, "e": 30.0}
+    assert c.loc["e", "status"] == "new" and pd.isna(c.loc["e", "segment_before"])
+    assert m.matrix.loc["new"].sum() == 1 and m.matrix["gone"].sum() == 0
+    assert m.revenue.to_numpy().sum() == pytest.approx(380.0)
+    assert m.revenue_after.to_numpy().sum() == pytest.approx(530.0)
+
+
+def test_hand_segments_before():
+    # before (2024-03-31), 2 bins: recency a 1, c 6 | b 86, d 89; frequency b, c 1 | d 2, a 3; monetary
+    # b 10, c 20 | d 100, a 300. Scores 2 -> 5 and 1 -> 3 on the rules' scale; FM = (5 + 5 + 1) // 2 = 5 or 3.
+    m = rfm.migration(HAND, "2024-03-31", "2024-06-30", bins=2)
+    assert m.customers["segment_before"].dropna().to_dict() == {
+        "a": "Champions", "b": "Need Attention", "c": "Potential Loyalists", "d": "Loyal Customers"}
+
+
+def test_window_makes_customers_gone():
+    m = rfm.migration(HAND, "2024-03-31", "2024-06-30", bins=2, window=100)
+    c = m.customers
+    # at 2024-06-30, b (177 days) and d (180 days) have no purchase in the last 100 days
+    assert set(c.index[c["status"] == "gone"]) == {"b", "d"}
+    assert c.loc[["b", "d"], "segment_after"].isna().all()
+    assert m.matrix["gone"].sum() == 2 and m.matrix.loc["Need Attention", "gone"] == 1
+    # gone counts as lost: b's 10 and d's 50 at stake, plus any move down
+    down = c.loc[c["status"] == "down", "revenue_before"].sum()
+    assert m.revenue_lost == pytest.approx(60.0 + down)
+
+
+@pytest.mark.parametrize("window", [None, 90])
+def test_relative_matrix_is_the_crosstab_of_two_independent_analyses(window):
+    tx = rfm.demo_transactions(n_customers=400)
+    m = rfm.migration(tx, "2025-03-31", "2025-09-30", window=window)
+    early, late = rfm.rfm_table(tx, as_of="2025-03-31"), rfm.rfm_table(tx, as_of="2025-09-30")
+    if window:
+        early, late = early[early["recency"] < window], late[late["recency"] < window]
+    seg_early = rfm.segment(rfm.score(early)).get("segment")
+    seg_late = rfm.segment(rfm.score(late)).get("segment")
+    ids = early.index.union(late.index)
+    expected = pd.crosstab(seg_early.reindex(ids).fillna("new"), seg_late.reindex(ids).fillna("gone"))
+    got = m.matrix.loc[expected.index, expected.columns]
+    assert (got.to_numpy() == expected.to_numpy()).all()
+    assert m.matrix.to_numpy().sum() == len(ids)
+    both = seg_early.reindex(ids).notna() & seg_late.reindex(ids).notna()
+    assert m.changed_share == pytest.approx((seg_early.reindex(ids)[both] != seg_late.reindex(ids)[both]).mean())
+    # every segment of the rule table is a row and a column, empty ones kept
+    assert list(m.matrix.index) == list(rfm.DEFAULT_SEGMENTS["segment"]) + ["new"]
+    assert list(m.matrix.columns) == list(rfm.DEFAULT_SEGMENTS["segment"]) + ["gone"]
+
+
+def test_absolute_mode_applies_the_earlier_cut_points():
+    tx = rfm.demo_transactions(n_customers=400)
+    m = rfm.migration(tx, "2025-03-31", "2025-09-30", mode="absolute")
+    early, late = rfm.rfm_table(tx, as_of="2025-03-31"), rfm.rfm_table(tx, as_of="2025-09-30")
+    scores = [rfm.fit_binning(early[c], bins=5, higher_is_better=(c != "recency")).apply(late[c])
+              for c in ("recency", "frequency", "monetary")]
+    expected = pd.Series(segment_of(*scores), index=late.index)
+    assert (m.customers["segment_after"].reindex(late.index) == expected).all()
+    assert (m.threshold_changes["text"].str.contains("as before").sum()
+            >= (m.threshold_changes["before"] == m.threshold_changes["after"]).sum())
+
+
+def test_status_follows_the_rule_order():
+    tx = rfm.demo_transactions(n_customers=400)
+    m = rfm.migration(tx, "2025-03-31", "2025-09-30", window=120)
+    rank = {s: i for i, s in enumerate(rfm.DEFAULT_SEGMENTS["segment"].drop_duplicates())}
+    for row in m.customers.itertuples():
+        was, now = row.segment_before, row.segment_after
+        if pd.isna(was):
+            assert row.status == "new"
+        elif pd.isna(now):
+            assert row.status == "gone"
+        else:
+            assert row.status == ("stay" if was == now else "up" if rank[now] < rank[was] else "down")
+    assert set(m.customers["status"]) <= {"stay", "up", "down", "new", "gone"}
+
+
+def test_psi_by_hand_and_its_bands():
+    assert psi_value([0.5, 0.5], [0.25, 0.75]) == pytest.approx(-0.25 * math.log(0.5) + 0.25 * math.log(1.5))
+    # an empty band counts as 1e-4
+    assert psi_value([0.5, 0.5], [0.0, 1.0]) == pytest.approx((1e-4 - 0.5) * math.log(1e-4 / 0.5) + 0.5 * math.log(2))
+    assert psi_value([0.2, 0.8], [0.2, 0.8]) == 0.0
+    assert [psi_band(v) for v in (0.0, 0.0999, 0.1, 0.25, 0.2501)] == [
+        "no change", "no change", "moderate", "moderate", "major"]
+
+
+def test_threshold_change_sentences():
+    m = rfm.migration(HAND, "2024-03-31", "2024-06-30", bins=2)
+    texts = dict(zip(zip(m.threshold_changes["score"], m.threshold_changes["level"]), m.threshold_changes["text"]))
+    # R = 2 before: a (1 day), c (6 days); after: recency 1, 5, 60 -> "within 60"
+    assert texts[("R", 2)] == "R = 2 was within 6 days, now within 60"
+    assert texts[("F", 2)].startswith("F = 2 ")
+
+
+@pytest.mark.parametrize("before, after, message", [
+    ("2024-06-30", "2024-03-31", "must be later than before"),
+    ("2024-03-31", "2024-03-31", "must be later than before"),
+    ("2020-01-01", "2024-03-31", "no purchases on or before 2020-01-01"),
+])
+def test_bad_dates_are_one_clear_message(before, after, message):
+    with pytest.raises(RfmError, match=message):
+        rfm.migration(HAND, before, after)
+
+
+def test_too_few_customers_and_bad_options():
+    with pytest.raises(RfmError, match="has 1 customer with a purchase in its last 5 days"):
+        rfm.migration(HAND, "2024-03-31", "2024-06-30", window=5)
+    with pytest.raises(RfmError, match="mode must be 'relative' or 'absolute'"):
+        rfm.migration(HAND, "2024-03-31", "2024-06-30", mode="frozen")
+    with pytest.raises(RfmError, match="window must be a whole number"):
+        rfm.migration(HAND, "2024-03-31", "2024-06-30", window=0)
+
+
+@pytest.fixture(scope="module")
+def cdnow() -> pd.DataFrame:
+    raw = pd.read_csv(CDNOW, sep=r"\s+", dtype={"customer_id": str, "date": str})
+    raw["date"] = pd.to_datetime(raw["date"], format="%Y%m%d")
+    return raw
+
+
+@pytest.mark.parametrize("mode, share, lost_after", [("relative", 0.258, None), ("absolute", 0.626, 11_249)])
+def test_cdnow_figures(cdnow, mode, share, lost_after):
+    m = rfm.migration(cdnow, "1997-10-01", "1998-01-01", mode=mode, customer="customer_id", date="date",
+                      amount="dollar_value")
+    assert round(m.changed_share, 3) == share
+    assert m.matrix.to_numpy().sum() == 23_570 and m.matrix.loc["new"].sum() == 0
+    assert m.matrix.loc["Lost"].sum() == 3_710
+    if lost_after is not None:
+        assert m.matrix["Lost"].sum() == lost_after
+        assert m.psi.loc["segment", "band"] == "major"
