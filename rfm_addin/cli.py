@@ -97,6 +97,21 @@ def build_parser() -> argparse.ArgumentParser:
     setup.add_argument("--platform", choices=["windows", "mac"], default=None,
                        help="the Excel the configuration is for (default: this machine's)")
 
+    mig = sub.add_parser("migration", help="who moved between segments from one as-of date to a later one")
+    mig.add_argument("input", help="transactions: a file, a folder or glob of files (as for analyze)")
+    mig.add_argument("--before", required=True, help="the earlier as-of date (YYYY-MM-DD, inclusive)")
+    mig.add_argument("--after", required=True, help="the later as-of date (YYYY-MM-DD, inclusive)")
+    mig.add_argument("--mode", choices=["relative", "absolute"], default="relative",
+                     help="relative: each date on its own cut points; absolute: both on the earlier date's "
+                          "(default relative)")
+    mig.add_argument("--window", type=int, default=None, metavar="DAYS",
+                     help="keep only customers with a purchase in the last DAYS days of each date (so customers "
+                          "can be gone); default: everyone who bought")
+    mig.add_argument("-o", "--output", help="workbook to write (default: INPUT_migration.xlsx beside the input)")
+    mig.add_argument("-q", "--quiet", action="store_true", help="no progress and no summary")
+    _column_options(mig, keep=False)
+    _scoring_options(mig, as_of=False)
+
     share = sub.add_parser("share", help="write a macro-free, formula-free .xlsx copy of a results workbook")
     share.add_argument("input", help="workbook saved by Excel: .xlsx or .xlsm (only read)")
     share.add_argument("-o", "--output", help="the .xlsx to write (default: INPUT_share.xlsx beside the input)")
@@ -107,13 +122,37 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _analysis_options(parser: argparse.ArgumentParser, with_columns: bool = True) -> None:
     if with_columns:
+        _column_options(parser)
+    _scoring_options(parser, as_of=True)
+    opts = parser.add_argument_group("clusters and output")
+    opts.add_argument("--weights", type=_weights, default=(1, 1, 1), help="weights of R,F,M (default 1,1,1)")
+    opts.add_argument("--k", type=int, default=None, help="number of clusters (default: chosen by the elbow)")
+    opts.add_argument("--k-range", type=_k_range, default=range(2, 11), help="k values tried (default 2..10)")
+    opts.add_argument("--seed", type=int, default=0, help="seed of the silhouette and cluster-stability samples (default 0)")
+    opts.add_argument("--export-segments", metavar="DIR",
+                      help="also write one CSV per segment (customer id, kept columns, scores) into DIR")
+    opts.add_argument("-q", "--quiet", action="store_true", help="no progress and no summary")
+
+
+def _scoring_options(parser: argparse.ArgumentParser, as_of: bool) -> None:
+    opts = parser.add_argument_group("scores")
+    if as_of:
+        opts.add_argument("--as-of", help="measure recency to this date (YYYY-MM-DD); later transactions are left out")
+    opts.add_argument("--bins", type=int, default=5, help="score levels, 2..9 (default 5)")
+    opts.add_argument("--method", choices=["balanced", "quantile"], default="balanced",
+                      help="how scores are cut (default balanced: ties kept together, every score used)")
+
+
+def _column_options(parser: argparse.ArgumentParser, keep: bool = True) -> None:
+    if True:
         cols = parser.add_argument_group("columns (detected from common headers when not given)")
         cols.add_argument("--customer", help="customer id column")
         cols.add_argument("--date", help="transaction date column")
         cols.add_argument("--amount", help="amount column (default: detected, or Quantity x UnitPrice)")
         cols.add_argument("--order", help="order / invoice id column (frequency counts distinct orders)")
-        cols.add_argument("--keep", action="append", default=None, metavar="COL",
-                          help="customer-level column to carry to the results (repeatable)")
+        if keep:
+            cols.add_argument("--keep", action="append", default=None, metavar="COL",
+                              help="customer-level column to carry to the results (repeatable)")
         cols.add_argument("--sheet", help="sheet to read from an Excel file (default: the first)")
         fmt = parser.add_argument_group("reading text values")
         fmt.add_argument("--decimal", type=_separator, default=".", help="decimal mark of text amounts: . or ,")
@@ -124,18 +163,6 @@ def _analysis_options(parser: argparse.ArgumentParser, with_columns: bool = True
                            help="text dates are day-first (31/01/2024)")
         first.add_argument("--monthfirst", dest="dayfirst", action="store_const", const=False,
                            help="text dates are month-first (01/31/2024)")
-    opts = parser.add_argument_group("analysis")
-    opts.add_argument("--as-of", help="measure recency to this date (YYYY-MM-DD); later transactions are left out")
-    opts.add_argument("--bins", type=int, default=5, help="score levels, 2..9 (default 5)")
-    opts.add_argument("--method", choices=["balanced", "quantile"], default="balanced",
-                      help="how scores are cut (default balanced: ties kept together, every score used)")
-    opts.add_argument("--weights", type=_weights, default=(1, 1, 1), help="weights of R,F,M (default 1,1,1)")
-    opts.add_argument("--k", type=int, default=None, help="number of clusters (default: chosen by the elbow)")
-    opts.add_argument("--k-range", type=_k_range, default=range(2, 11), help="k values tried (default 2..10)")
-    opts.add_argument("--seed", type=int, default=0, help="seed of the silhouette and cluster-stability samples (default 0)")
-    opts.add_argument("--export-segments", metavar="DIR",
-                      help="also write one CSV per segment (customer id, kept columns, scores) into DIR")
-    opts.add_argument("-q", "--quiet", action="store_true", help="no progress and no summary")
 
 
 def _run_analysis(data, args, first_row: int = 2, date_system: int = 1900, **source) -> Analysis:
@@ -249,6 +276,30 @@ def _cmd_excel_setup(args) -> None:
     print("\n".join(setup_excel(folder=args.folder, platform=args.platform).lines()))
 
 
+def _cmd_migration(args) -> None:
+    from .api import migration
+    from .core.migration import migration_findings
+    from .writers.xlsx import write_migration
+
+    output = args.output or str(Path(args.input).with_name(Path(args.input).stem + "_migration.xlsx"))
+    inputs = (args.input,) if Path(args.input).is_file() else ()
+    check_target(output, inputs)
+    source = read_transactions(args.input, sheet=args.sheet) if args.sheet else None
+    result = migration(source.frame if source else args.input, args.before, args.after, mode=args.mode,
+                       window=args.window, customer=args.customer, date=args.date, amount=args.amount,
+                       order=args.order, bins=args.bins, method=args.method, decimal=args.decimal,
+                       thousands=args.thousands, dayfirst=args.dayfirst,
+                       date_system=source.date_system if source else 1900,
+                       first_row=source.first_row if source else 2, progress=_progress(args.quiet))
+    findings = migration_findings(result)
+    written = write_migration(result, findings, output, inputs)
+    if _progress(args.quiet):
+        sys.stderr.write("\r\033[K")
+    if not args.quiet:
+        print(f"Wrote {written}")
+        print("\n".join(f"- {line}" for line in findings))
+
+
 def _cmd_share(args) -> None:
     from .writers.share_copy import share_copy
 
@@ -264,7 +315,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         {"analyze": _cmd_analyze, "demo": _cmd_demo, "template": _cmd_template,
-         "excel-setup": _cmd_excel_setup, "share": _cmd_share}[args.command](args)
+         "excel-setup": _cmd_excel_setup, "migration": _cmd_migration, "share": _cmd_share}[args.command](args)
     except RfmError as exc:
         if sys.stderr.isatty():
             sys.stderr.write("\r\033[K")

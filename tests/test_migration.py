@@ -160,3 +160,39 @@ def test_cdnow_figures(cdnow, mode, share, lost_after):
     if lost_after is not None:
         assert m.matrix["Lost"].sum() == lost_after
         assert m.psi.loc["segment", "band"] == "major"
+
+
+def test_cli_writes_the_migration_workbook(tmp_path, capsys):
+    from openpyxl import load_workbook
+
+    from rfm_addin.cli import main
+
+    source = tmp_path / "tx.csv"
+    HAND.to_csv(source, index=False)
+    out = tmp_path / "moved.xlsx"
+    assert main(["migration", str(source), "--before", "2024-03-31", "--after", "2024-06-30", "--bins", "2",
+                 "--window", "100", "-o", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert f"Wrote {out}" in printed and "2 gone" in printed
+    book = load_workbook(out)
+    assert book.sheetnames == ["RFM Migration", "RFM Migration Customers"]
+    sheet = book["RFM Migration"]
+    assert set(sheet.tables) == {"RFM_MigrationFindings", "RFM_MigrationCounts", "RFM_MigrationShares",
+                                 "RFM_MigrationRevenue", "RFM_MigrationMoves", "RFM_MigrationPSI",
+                                 "RFM_MigrationThresholds"}
+    m = rfm.migration(HAND, "2024-03-31", "2024-06-30", bins=2, window=100)
+    ref = sheet.tables["RFM_MigrationCounts"].ref
+    rows = [[c.value for c in row] for row in sheet[ref]]
+    assert rows[0] == ["Segment before", *m.matrix.columns]
+    assert [r[0] for r in rows[1:]] == list(m.matrix.index)
+    assert [r[1:] for r in rows[1:]] == m.matrix.to_numpy().tolist()
+    customers = book["RFM Migration Customers"]
+    table = customers.tables["RFM_MigrationCustomers"]
+    header = [c.value for c in customers[table.ref][0]]
+    assert header[:3] == ["Customer", "Segment before", "Segment after"] and "Status" in header
+    statuses = {row[0].value: row[header.index("Status")].value for row in customers[table.ref][1:]}
+    assert statuses == m.customers["status"].to_dict()
+    # a bad date is one line on stderr, status 2, nothing written
+    bad = tmp_path / "bad.xlsx"
+    assert main(["migration", str(source), "--before", "2024-06-30", "--after", "2024-03-31", "-o", str(bad)]) == 2
+    assert not bad.exists() and "must be later than before" in capsys.readouterr().err

@@ -61,6 +61,23 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "customer_share_cum": ("Share of customers (best first)", "share"),
     "revenue_share_cum": ("Share of revenue", "share"),
     "equal_share": ("If everyone spent the same", "share"),
+    "segment_before": ("Segment before", "text"),
+    "segment_after": ("Segment after", "text"),
+    "r_score_before": ("R score before", "score"),
+    "f_score_before": ("F score before", "score"),
+    "m_score_before": ("M score before", "score"),
+    "r_score_after": ("R score after", "score"),
+    "f_score_after": ("F score after", "score"),
+    "m_score_after": ("M score after", "score"),
+    "revenue_before": ("Revenue at stake", "money"),
+    "revenue_after": ("Revenue after", "money"),
+    "status": ("Status", "text"),
+    "psi": ("PSI", "decimal"),
+    "band": ("Band", "text"),
+    "level": ("Level", "score"),
+    "before": ("Before", "decimal"),
+    "after": ("After", "decimal"),
+    "text": ("Change", "text"),
 }
 
 #: The result columns of a customer table (``Analysis.customers``), after the customer id.

@@ -263,3 +263,53 @@ def migration_of(before: RfmResult | None, after: RfmResult | None, stake: RfmRe
                      changed_share=changed, psi=psi,
                      threshold_changes=_threshold_changes(early, late, s_early, s_late, bins),
                      customers=customers, before=before_date, after=after_date, mode=mode, window=window)
+
+
+#: Notable moves the findings and the sheet name: from these segments ...
+VALUED = ("Champions", "Loyal Customers")
+#: ... to these.
+SLIPPING = ("At Risk", "Can't Lose Them", "Hibernating", "Lost")
+
+
+def notable_moves(m: Migration) -> pd.DataFrame:
+    """Moves from a valued segment to a slipping one (or gone): customers, their share of the
+    segment they left, their revenue at stake and its share of all revenue at stake."""
+    total = float(m.customers["revenue_before"].sum())
+    rows = []
+    for frm in VALUED:
+        if frm not in m.matrix.index:
+            continue
+        size = int(m.matrix.loc[frm].sum())
+        for to in (*SLIPPING, "gone"):
+            if to not in m.matrix.columns or not m.matrix.loc[frm, to]:
+                continue
+            count = int(m.matrix.loc[frm, to])
+            revenue = float(m.revenue.loc[frm, to])
+            rows.append((frm, to, count, count / size if size else np.nan, revenue,
+                         revenue / total if total > 0 else np.nan))
+    return pd.DataFrame(rows, columns=["segment_before", "segment_after", "customers", "customer_share",
+                                       "revenue_before", "revenue_share"])
+
+
+def migration_findings(m: Migration) -> list[str]:
+    """The migration in sentences, from its numbers."""
+    days = (m.after - m.before).days
+    both = int(m.customers["segment_before"].notna().sum() - (m.customers["status"] == "gone").sum())
+    new, gone = int((m.customers["status"] == "new").sum()), int((m.customers["status"] == "gone").sum())
+    how = ("relative scores: each date on its own cut points" if m.mode == "relative"
+           else f"absolute scores: both dates on the cut points of {m.before:%Y-%m-%d}")
+    active = f", customers with a purchase in the last {m.window} days" if m.window else ""
+    found = [f"From {m.before:%Y-%m-%d} to {m.after:%Y-%m-%d} ({how}{active}): {m.changed_share:.1%} of the "
+             f"{both:,} customers present at both dates changed segment; {new:,} new, {gone:,} gone."]
+    for row in notable_moves(m).itertuples(index=False):
+        where = "are gone" if row.segment_after == "gone" else f"moved to {row.segment_after}"
+        found.append(f"{row.customers:,} {row.segment_before} ({row.customer_share:.0%}) {where}; they spent "
+                     f"{row.revenue_share:.1%} of revenue in the {days} days before {m.before:%Y-%m-%d}.")
+    total = float(m.customers["revenue_before"].sum())
+    if total > 0 and m.revenue_lost:
+        found.append(f"Customers who moved to a worse segment or are gone spent {m.revenue_lost:,.2f} "
+                     f"({m.revenue_lost / total:.1%} of all revenue) in the {days} days before {m.before:%Y-%m-%d}.")
+    shifted = [f"{metric} (PSI {row.psi:.2f}, {row.band})" for metric, row in m.psi.iterrows() if row.band != "no change"]
+    if shifted:
+        found.append("The distributions that shifted between the two dates: " + ", ".join(shifted) + ".")
+    return found

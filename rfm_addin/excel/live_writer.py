@@ -213,7 +213,8 @@ def _optional(action: Callable[[], Any]) -> bool:
 
 
 #: xlwings chart type of each :attr:`ChartSpec.kind`.
-CHART_TYPES = {"bar": "bar_clustered", "column": "column_clustered", "line": "line_markers",
+CHART_TYPES = {"bar": "bar_clustered", "bar_stacked_100": "bar_stacked_100", "column": "column_clustered",
+               "line": "line_markers",
                "scatter": "xy_scatter_lines_no_markers"}
 #: Points per pixel (chart sizes in the layout are pixels; xlwings takes points).
 POINTS_PER_PIXEL = 0.75

@@ -126,7 +126,8 @@ class ChartSpec:
     name : str
         Chart name (unique in the workbook).
     kind : str
-        "bar" (horizontal), "column", "line" or "scatter" (lines between points).
+        "bar" (horizontal), "bar_stacked_100" (horizontal, each bar 100%), "column", "line" or
+        "scatter" (lines between points).
     title : str
     table : str
         Name of the table holding the data.
@@ -539,3 +540,61 @@ def cluster_sheets(frame: pd.DataFrame, keep: np.ndarray, labels: pd.Series, nam
                   freeze=False),
         k_selection_sheet(CLUSTER_SHEETS[2], "RFM_ClusterK", k_selection, "Choosing the number of clusters"),
     ]
+
+
+# --------------------------------------------------------------------------------------
+# Migration between two dates
+# --------------------------------------------------------------------------------------
+MIGRATION_SHEETS = ("RFM Migration", "RFM Migration Customers")
+
+
+def matrix_table(name: str, matrix: pd.DataFrame, kind: str) -> TableSpec:
+    """A segment-by-segment matrix as a table: the earlier segment, then one column per later
+    segment (its own name as header)."""
+    data = matrix.reset_index()
+    data.columns = ["segment_before", *[f"to_{i}" for i in range(matrix.shape[1])]]
+    headers = list(input_names([str(c) for c in matrix.columns], reserved_names(("segment_before",))).values())
+    return TableSpec(name, data, ["Segment before", *headers], ["text"] + [kind] * matrix.shape[1],
+                     colour_by="segment_before")
+
+
+def migration_sheets(migration, findings: list[str]) -> list[SheetSpec]:
+    """The sheets of ``rfm-addin migration`` and the "Compare periods" button: the findings, the
+    matrix in counts, row shares and revenue at stake (with a 100% stacked bar chart of where each
+    segment went), the notable moves, PSI and threshold changes; then one row per customer."""
+    from ..core.migration import notable_moves
+
+    m = migration
+    shares = m.matrix.div(m.matrix.sum(axis=1).where(m.matrix.sum(axis=1) > 0), axis=0).fillna(0.0)
+    counts = matrix_table("RFM_MigrationCounts", m.matrix, "int")
+    share_table = matrix_table("RFM_MigrationShares", shares, "share")
+    revenue = matrix_table("RFM_MigrationRevenue", m.revenue, "money")
+    findings_table = table_spec("RFM_MigrationFindings", pd.DataFrame(
+        {"number": range(1, len(findings) + 1), "finding": findings}))
+    findings_table.fit_width = False
+    thresholds = table_spec("RFM_MigrationThresholds", m.threshold_changes)
+    thresholds.formats[0] = "text"
+    tables = [findings_table, counts, share_table, revenue,
+              table_spec("RFM_MigrationMoves", notable_moves(m)), table_spec("RFM_MigrationPSI", m.psi, index="metric"),
+              thresholds]
+    tables[2].gap_before = CHART_ROWS + 6
+    spec = SheetSpec(MIGRATION_SHEETS[0], f"Segment migration, {m.before:%Y-%m-%d} to {m.after:%Y-%m-%d}",
+                     f"Rows: segment at {m.before:%Y-%m-%d}; columns: segment at {m.after:%Y-%m-%d} ({m.mode} scores"
+                     + (f"; customers with a purchase in the last {m.window} days" if m.window else "")
+                     + "). Tables: customers, share of each row, and revenue at stake (net spend in the "
+                     f"{(m.after - m.before).days} days before {m.before:%Y-%m-%d}); then the notable moves, the "
+                     "PSI of each distribution and how the score thresholds moved.", tables, freeze=False)
+    spec.conditional_formats.append(ConditionalFormatSpec("RFM_MigrationCounts", list(counts.frame.columns[1:])))
+    top = table_tops(spec)[2] - 1
+    spec.charts.append(ChartSpec(
+        name="RFM_Chart_Migration", kind="bar_stacked_100", title="Where each segment went",
+        table="RFM_MigrationShares", categories="segment_before",
+        series=[SeriesSpec(c, colour=segment_colour(name) if name != "gone" else "#808080")
+                for c, name in zip(share_table.frame.columns[1:], m.matrix.columns)],
+        anchor=(top - CHART_ROWS - 5, 0), size=(900, 420), y_format="0%", reverse_categories=True))
+    customers = table_spec("RFM_MigrationCustomers", m.customers, index=m.customers.index.name or "Customer")
+    customers.colour_by = "segment_after"
+    return checked([spec, SheetSpec(MIGRATION_SHEETS[1], "Customers at both dates",
+                                    f"One row per customer at {m.before:%Y-%m-%d} or {m.after:%Y-%m-%d}: segment and "
+                                    "scores at both dates, revenue at stake and after, and the status (stay, up, "
+                                    "down, new, gone; up and down follow the rule table's order).", [customers])])
