@@ -196,3 +196,44 @@ def test_cli_writes_the_migration_workbook(tmp_path, capsys):
     bad = tmp_path / "bad.xlsx"
     assert main(["migration", str(source), "--before", "2024-06-30", "--after", "2024-03-31", "-o", str(bad)]) == 2
     assert not bad.exists() and "must be later than before" in capsys.readouterr().err
+
+
+def _as_columns(frame: pd.DataFrame) -> tuple[list, list, list]:
+    return ([["Customer"]] + [[c] for c in frame["Customer"]],
+            [["Date"]] + [[d.to_pydatetime()] for d in frame["Date"]],
+            [["Amount"]] + [[a] for a in frame["Amount"]])
+
+
+@pytest.mark.parametrize("mode", [None, "absolute"])
+def test_worksheet_functions_give_the_library_migration(mode):
+    import datetime as dt
+
+    from rfm_addin.excel import udfs
+
+    tx = rfm.demo_transactions(n_customers=150)
+    tx = tx.rename(columns={"CustomerID": "Customer", "OrderDate": "Date", "OrderAmount": "Amount"})
+    customers, dates, amounts = _as_columns(tx)
+    before, after = dt.datetime(2025, 3, 31), dt.datetime(2025, 9, 30)
+    m = rfm.migration(tx, "2025-03-31", "2025-09-30", mode=mode or "relative")
+    grid = udfs.RFM_MIGRATION(customers, dates, amounts, before, after, mode)
+    assert grid[0] == ["Segment before", *m.matrix.columns]
+    assert [row[0] for row in grid[1:]] == list(m.matrix.index)
+    assert [row[1:] for row in grid[1:]] == m.matrix.to_numpy().tolist()
+    moved = udfs.RFM_MOVED(customers, dates, amounts, before, after, mode)
+    assert moved[0] == ["Customer", "Segment before", "Segment after", "Status"]
+    ids = [row[0] for row in moved[1:]]
+    assert ids == sorted(ids) == list(rfm.rfm_table(tx, as_of="2025-09-30").index)    # as RFM_TABLE sorts them
+    assert {row[0]: row[3] for row in moved[1:]} == m.customers["status"].to_dict()
+    assert all(row[1] is None for row in moved[1:] if row[3] == "new")
+
+
+def test_worksheet_function_errors_are_messages_in_the_cell():
+    import datetime as dt
+
+    from rfm_addin.excel import udfs
+
+    customers, dates, amounts = _as_columns(HAND)
+    got = udfs.RFM_MIGRATION(customers, dates, amounts, dt.datetime(2024, 6, 30), dt.datetime(2024, 3, 31))
+    assert got[0][0].startswith("#RFM!") and "must be later than before" in got[0][0]
+    got = udfs.RFM_MOVED(customers, dates, amounts, dt.datetime(2024, 3, 31), dt.datetime(2024, 6, 30), "frozen")
+    assert got[0][0].startswith("#RFM!") and "mode" in got[0][0]

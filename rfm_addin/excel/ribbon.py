@@ -43,6 +43,10 @@ GROUPS: tuple[tuple[str, str, tuple[Button, ...]], ...] = (
         Button("cluster", "Cluster sheet", "ChartTypeXYScatterInsertGallery", "Cluster a customer table",
                "K-Means clusters of a sheet that already has one row per customer.",
                "rfm_addin.excel.macros:cluster_sheet", "Cluster"),
+        Button("compare", "Compare periods", "ChartTypeLineInsertGallery", "Who moved between segments",
+               "Segment migration of the active sheet's transactions between the two dates on the RFM Settings "
+               "sheet (Compare from, Compare to), with the revenue at stake.", "rfm_addin.excel.compare:compare_periods",
+               "Compare periods"),
     )),
     ("rfmGroupData", "Data", (
         Button("load", "Load from database", "GetExternalDataFromOtherSources", "Load transactions from a database",

@@ -180,6 +180,17 @@ SETTINGS: tuple[Setting, ...] = (
             "Load data button: name of a database connection kept outside the workbook (environment variable "
             "RFM_CONNECTION_<NAME> or the user's rfm_addin/connections.toml). Never a password here.", _connection),
     Setting("table", "Table", None, "Load data button: the table to read, e.g. sales or public.sales.", _table_name),
+    Setting("compare_from", "Compare from", None,
+            "Compare periods button: the earlier as-of date (inclusive).", _date),
+    Setting("compare_to", "Compare to", None,
+            "Compare periods button: the later as-of date (inclusive); empty: the day after the last transaction.",
+            _date),
+    Setting("compare_mode", "Compare mode", "relative",
+            "relative (each date on its own cut points) or absolute (both on the earlier date's).",
+            _choice("relative", "absolute")),
+    Setting("compare_window", "Active window (days)", None,
+            "Compare periods: keep only customers with a purchase in this many days before each date; empty: "
+            "everyone who bought.", _int(1, 100_000)),
 )
 
 _BY_KEY = {s.key: s for s in SETTINGS}
@@ -215,6 +226,17 @@ class Settings:
     dayfirst: bool | None = None
     connection: str | None = None
     table: str | None = None
+    compare_from: pd.Timestamp | None = None
+    compare_to: pd.Timestamp | None = None
+    compare_mode: str = "relative"
+    compare_window: int | None = None
+
+    def migration_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments of :func:`rfm_addin.migration` for these settings (dates aside)."""
+        return {"customer": self.customer, "date": self.date, "amount": self.amount, "order": self.order,
+                "mode": self.compare_mode, "window": self.compare_window, "bins": self.bins,
+                "method": self.method, "decimal": self.decimal, "thousands": self.thousands,
+                "dayfirst": self.dayfirst}
 
     def analyze_kwargs(self) -> dict[str, Any]:
         """Keyword arguments of :func:`rfm_addin.analyze` for these settings."""

@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 import xlwings as xw
 
-from .. import choose_k, cluster, profile, rfm_table, score, segment
+from .. import choose_k, cluster, migration, profile, rfm_table, score, segment
 from ..writers.layout import COLUMNS
 from ..core.validation import MAX_SEED
 from . import used_rows
@@ -140,6 +140,39 @@ class _Metrics:
         return ([header] if self.header else []) + out
 
 
+def _transaction_frame(customers, dates, amounts, orders, caller) -> tuple[pd.DataFrame, int, int, bool]:
+    """The transaction columns as a DataFrame (header row detected), the number of header rows,
+    the calling workbook's date system and whether there is an order column."""
+    columns = align({"customers": column_of("customers", customers), "dates": column_of("dates", dates),
+                     "amounts": column_of("amounts", amounts),
+                     "orders": None if orders is None else column_of("orders", orders)})
+    if not columns["customers"]:
+        raise ArgumentError("customers: the range is empty.")
+    header = has_header(labels=[columns["customers"][0]] + ([columns["orders"][0]] if "orders" in columns else []),
+                        numbers=[columns["amounts"][0]], dates=[columns["dates"][0]])
+    start = 1 if header else 0
+    data = {}
+    for name, values in columns.items():
+        body = values[start:]
+        if name == "amounts" and set(map(type, body)) <= {float, int, type(None)}:
+            data[name] = np.array(body, dtype=np.float64)
+        else:
+            data[name] = pd.Series(body, dtype=object)
+    system = 1900 if caller is None else date_system(caller.sheet.book)
+    return pd.DataFrame(data), start, system, "orders" in columns
+
+
+def _migration(customers, dates, amounts, before, after, mode, orders, caller):
+    frame, start, system, with_orders = _transaction_frame(customers, dates, amounts, orders, caller)
+    chosen = text_option("mode", mode, ("relative", "absolute"), "relative")
+    start_date = excel_date("before", before, date_system=system)
+    end_date = excel_date("after", after, date_system=system)
+    if start_date is None or end_date is None:
+        raise ArgumentError("before and after: give both dates.")
+    return migration(frame, start_date, end_date, mode=chosen, customer="customers", date="dates", amount="amounts",
+                     order="orders" if with_orders else None, first_row=start + 1, date_system=system)
+
+
 @xw.func(category=CATEGORY, call_in_wizard=False)
 @xw.arg("customers", **_COLUMN, doc="Customer id of each transaction (one column, header optional).")
 @xw.arg("dates", **_COLUMN, doc="Date of each transaction: date cells, ISO text or serial numbers.")
@@ -169,25 +202,9 @@ def RFM_TABLE(customers, dates, amounts, orders=None, as_of=None, caller=None):
         Header row ``Customer, Recency, Frequency, Monetary`` and one row per customer,
         sorted by customer id.
     """
-    columns = align({"customers": column_of("customers", customers), "dates": column_of("dates", dates),
-                     "amounts": column_of("amounts", amounts),
-                     "orders": None if orders is None else column_of("orders", orders)})
-    if not columns["customers"]:
-        raise ArgumentError("customers: the range is empty.")
-    header = has_header(labels=[columns["customers"][0]] + ([columns["orders"][0]] if "orders" in columns else []),
-                        numbers=[columns["amounts"][0]], dates=[columns["dates"][0]])
-    start = 1 if header else 0
-    data = {}
-    for name, values in columns.items():
-        body = values[start:]
-        if name == "amounts" and set(map(type, body)) <= {float, int, type(None)}:
-            data[name] = np.array(body, dtype=np.float64)
-        else:
-            data[name] = pd.Series(body, dtype=object)
-    frame = pd.DataFrame(data)
-    system = 1900 if caller is None else date_system(caller.sheet.book)
+    frame, start, system, with_orders = _transaction_frame(customers, dates, amounts, orders, caller)
     table = rfm_table(frame, customer="customers", date="dates", amount="amounts",
-                      order="orders" if "orders" in columns else None,
+                      order="orders" if with_orders else None,
                       as_of=excel_date("as_of", as_of, date_system=system), first_row=start + 1,
                       date_system=system)
     check_grid(len(table) + 1, what="The customer table")
@@ -406,7 +423,82 @@ def RFM_PROFILE(groups, recency, frequency, monetary):
     return frame_to_grid(frame, [name] + [_label(c) for c in frame.columns[1:]])
 
 
-__all__ = ["RFM_TABLE", "RFM_SCORE", "RFM_SEGMENT", "RFM_CLUSTER", "RFM_KSELECT", "RFM_PROFILE"]
+_MIGRATION_ARGS = {
+    "before": "The earlier as-of date (inclusive).",
+    "after": "The later as-of date (inclusive).",
+    "mode": 'Optional: "relative" (default; each date on its own cut points) or "absolute" (the earlier date\'s).',
+}
+
+
+@xw.func(category=CATEGORY, call_in_wizard=False)
+@xw.arg("customers", **_COLUMN, doc="Customer id of each transaction (one column, header optional).")
+@xw.arg("dates", **_COLUMN, doc="Date of each transaction: date cells, ISO text or serial numbers.")
+@xw.arg("amounts", **_COLUMN, doc="Amount of each transaction; returns and cancellations negative.")
+@xw.arg("before", doc=_MIGRATION_ARGS["before"])
+@xw.arg("after", doc=_MIGRATION_ARGS["after"])
+@xw.arg("mode", doc=_MIGRATION_ARGS["mode"])
+@xw.arg("orders", **_COLUMN, doc="Optional order/invoice id: frequency then counts distinct orders.")
+@xw.ret(index=False, header=False)
+@_guarded
+def RFM_MIGRATION(customers, dates, amounts, before, after, mode=None, orders=None, caller=None):
+    """Customers from each segment at the earlier date (rows, then "new") to each at the later (columns, then "gone").
+
+    Parameters
+    ----------
+    customers, dates, amounts : range
+        Transaction columns, as for RFM_TABLE.
+    before, after : date
+        The two as-of dates; after must be later.
+    mode : str, optional
+        "relative" (default) or "absolute".
+    orders : range, optional
+        Order ids.
+
+    Returns
+    -------
+    list of list
+        A header row (``Segment before`` and the later segments, then ``gone``) and one row per
+        earlier segment, then ``new``: the counts of :func:`rfm_addin.migration`'s matrix.
+    """
+    matrix = _migration(customers, dates, amounts, before, after, mode, orders, caller).matrix
+    header = ["Segment before", *[str(c) for c in matrix.columns]]
+    return [header] + [[str(name), *map(int, row)] for name, row in zip(matrix.index, matrix.to_numpy())]
+
+
+@xw.func(category=CATEGORY, call_in_wizard=False)
+@xw.arg("customers", **_COLUMN, doc="Customer id of each transaction (one column, header optional).")
+@xw.arg("dates", **_COLUMN, doc="Date of each transaction: date cells, ISO text or serial numbers.")
+@xw.arg("amounts", **_COLUMN, doc="Amount of each transaction; returns and cancellations negative.")
+@xw.arg("before", doc=_MIGRATION_ARGS["before"])
+@xw.arg("after", doc=_MIGRATION_ARGS["after"])
+@xw.arg("mode", doc=_MIGRATION_ARGS["mode"])
+@xw.arg("orders", **_COLUMN, doc="Optional order/invoice id: frequency then counts distinct orders.")
+@xw.ret(index=False, header=False)
+@_guarded
+def RFM_MOVED(customers, dates, amounts, before, after, mode=None, orders=None, caller=None):
+    """One row per customer: Customer, Segment before, Segment after, Status (stay, up, down, new, gone).
+
+    Parameters
+    ----------
+    customers, dates, amounts, before, after, mode, orders
+        As for RFM_MIGRATION.
+
+    Returns
+    -------
+    list of list
+        Header ``Customer, Segment before, Segment after, Status`` and one row per customer,
+        sorted by customer id as in RFM_TABLE; a segment is empty where the customer is new
+        or gone.
+    """
+    moved = _migration(customers, dates, amounts, before, after, mode, orders, caller).customers
+    check_grid(len(moved) + 1, what="The customer list")
+    rows = [[str(i), None if pd.isna(b) else b, None if pd.isna(a) else a, status]
+            for i, b, a, status in zip(moved.index, moved["segment_before"], moved["segment_after"], moved["status"])]
+    return [["Customer", "Segment before", "Segment after", "Status"]] + rows
+
+
+__all__ = ["RFM_TABLE", "RFM_SCORE", "RFM_SEGMENT", "RFM_CLUSTER", "RFM_KSELECT", "RFM_PROFILE", "RFM_MIGRATION",
+           "RFM_MOVED"]
 
 #: Excel's Insert Function dialog shows a function's description up to this many characters.
 DESCRIPTION_LIMIT = 255

@@ -393,3 +393,38 @@ def test_two_customers_through_the_ribbon(make_book):
     macros.analyze_sheet(book)
     assert not by_func(book, "alert")
     assert "RFM Customers" in [a["args"][1] for a in by_func(book, "addSheet")]
+
+
+# --------------------------------------------------------------------------------------
+# Compare periods (issue 15)
+# --------------------------------------------------------------------------------------
+def test_compare_periods_writes_the_migration_sheets_of_the_library(make_book):
+    import pandas as pd
+
+    import rfm_addin
+
+    compare = sheet("RFM Settings", settings_values(**{"Compare from": "2024-03-10", "Compare to": "2024-03-31",
+                                                        "Bins": 2.0}))
+    book = make_book([sheet("Data", transactions()), compare])
+    macros.ribbon("compare", book)
+    assert not by_func(book, "alert")
+    assert [a["args"][1] for a in by_func(book, "addSheet")] == ["RFM Migration", "RFM Migration Customers"]
+    tables = {a["args"][3] for a in by_func(book, "addTable")}
+    assert {"RFM_MigrationCounts", "RFM_MigrationShares", "RFM_MigrationRevenue", "RFM_MigrationCustomers"} <= tables
+    charts = [a["args"][1] for a in by_func(book, "addChart")]
+    assert charts == ["BarStacked100"]
+    frame = pd.DataFrame([(c, pd.Timestamp(d), a) for c, d, a in PURCHASES], columns=["Customer", "Date", "Amount"])
+    m = rfm_addin.migration(frame, "2024-03-10", "2024-03-31", bins=2)
+    customers = values_written(book, 3, 3)     # the second new sheet, header in row 4
+    assert customers[0][:3] == ["Customer ID", "Segment before", "Segment after"]
+    status = customers[0].index("Status")
+    got = {str(row[0]).lstrip("'"): row[status] for row in customers[1:]}
+    assert got == m.customers["status"].to_dict()
+
+
+def test_compare_periods_needs_both_dates(make_book):
+    book = make_book([sheet("Data", transactions()), SETTINGS])
+    macros.ribbon("compare", book)
+    alert = by_func(book, "alert")[0]["args"][0]
+    assert "Set 'Compare from' and 'Compare to' on the RFM Settings sheet" in alert
+    assert not by_func(book, "addSheet")
