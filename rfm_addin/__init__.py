@@ -11,8 +11,8 @@ The public API (names are a contract; the Excel layer and the CLI call only thes
     analysis.to_excel("rfm.xlsx")
 """
 from ._version import __version__
-from .api import Analysis, analyze, migration, rfm_table
-from .core.migration import Migration
+from .api import Analysis, analyze, history, migration, rfm_table
+from .core.migration import History, Migration
 from .core.clustering import ClusterResult, choose_k, cluster
 from .core.demo import demo_transactions
 from .core.errors import ColumnError, DataError, RfmError
@@ -27,5 +27,5 @@ __all__ = [
     "__version__", "Analysis", "analyze", "ClusterResult", "choose_k", "cluster", "demo_transactions",
     "ColumnError", "DataError", "RfmError", "profile", "read_transactions", "rfm_table", "fit_binning",
     "score", "thresholds", "DEFAULT_SEGMENTS", "segment", "LapseThreshold", "lapse_threshold", "Binning",
-    "RfmResult", "migration", "Migration",
+    "RfmResult", "migration", "Migration", "history", "History",
 ]

@@ -14,7 +14,8 @@ import pandas as pd
 
 from .core import analysis as _core
 from .core.clustering import SILHOUETTE_SAMPLE
-from .core.migration import Migration, migration_of
+from .core.errors import RfmError
+from .core.migration import History, Migration, history_of, migration_of
 from .core.rfm import parse_as_of
 from .sources.route import compute_rfm, compute_snapshots
 from .writers.xlsx import write_analysis
@@ -228,3 +229,75 @@ def migration(
     say("Comparing the two dates")
     return migration_of(early, late, stake, before_date=start, after_date=end, mode=mode, window=window, bins=bins,
                         method=method, rules=rules)
+
+
+#: Words accepted for the period of a history, as pandas period-start frequencies.
+EVERY = {"week": "W-MON", "month": "MS", "quarter": "QS", "year": "YS"}
+
+
+def history(
+    transactions: Any,
+    *,
+    freq: str = "QS",
+    start: object = None,
+    end: object = None,
+    mode: str = "relative",
+    window: int | None = None,
+    customer: str | None = None,
+    date: str | None = None,
+    amount: str | None = None,
+    order: str | None = None,
+    bins: int = 5,
+    method: str = "balanced",
+    rules: pd.DataFrame | None = None,
+    decimal: str = ".",
+    thousands: str | None = None,
+    dayfirst: bool | None = None,
+    date_system: int = 1900,
+    first_row: int = 2,
+    table: str | None = None,
+    query: str | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> History:
+    """Segment counts and revenue at a series of as-of dates, and each customer's run in its segment.
+
+    Parameters
+    ----------
+    transactions
+        As for :func:`rfm_table`.
+    freq : str
+        The as-of dates: a pandas frequency of period starts ("QS" quarters, "MS" months, "YS"
+        years, "W-MON" weeks) or one of "week", "month", "quarter", "year". Each date is
+        inclusive, as in :func:`migration`.
+    start, end : date-like, optional
+        The first and last date considered; default the first and the last transaction.
+    mode, window, customer, date, amount, order, bins, method, rules, decimal, thousands,
+    dayfirst, date_system, first_row, table, query
+        As for :func:`migration`.
+
+    Returns
+    -------
+    History
+        See :class:`rfm_addin.core.migration.History`.
+    """
+    alias = EVERY.get(str(freq).strip().lower(), freq)
+    options = dict(customer=customer, date=date, amount=amount, order=order, decimal=decimal, thousands=thousands,
+                   dayfirst=dayfirst, date_system=date_system, first_row=first_row, table=table, query=query)
+    say = progress or (lambda text: None)
+    say("Reading transactions")
+    whole = compute_rfm(transactions, **options)      # the data's first and last dates
+    first = parse_as_of(start, dayfirst) or pd.Timestamp(whole.table["first_purchase"].min())
+    last = parse_as_of(end, dayfirst) or pd.Timestamp(whole.table["last_purchase"].max())
+    try:
+        dates = list(pd.date_range(first, last, freq=alias))
+    except ValueError as exc:
+        raise RfmError(f"freq {freq!r} is not a period: use week, month, quarter, year or a pandas frequency "
+                       "such as QS.") from exc
+    if last not in dates:
+        dates.append(last)
+    if len(dates) < 2:
+        raise RfmError(f"From {first:%Y-%m-%d} to {last:%Y-%m-%d} there is only one {freq} date; choose a shorter "
+                       "period or a longer span.")
+    say(f"Aggregating {len(dates)} dates")
+    snapshots = compute_snapshots(transactions, dates, **options, progress=say)
+    return history_of(snapshots, dates, mode=mode, window=window, bins=bins, method=method, rules=rules)

@@ -112,6 +112,22 @@ def build_parser() -> argparse.ArgumentParser:
     _column_options(mig, keep=False)
     _scoring_options(mig, as_of=False)
 
+    hist = sub.add_parser("history", help="segment counts and revenue at a series of as-of dates")
+    hist.add_argument("input", help="transactions: a file, a folder or glob of files (as for analyze)")
+    hist.add_argument("--every", default="quarter",
+                      help="the period between as-of dates: week, month, quarter (default) or year, or a pandas "
+                           "frequency such as 2MS")
+    hist.add_argument("--start", help="first as-of date considered (default: the first transaction)")
+    hist.add_argument("--end", help="last as-of date (default: the last transaction)")
+    hist.add_argument("--mode", choices=["relative", "absolute"], default="relative",
+                      help="relative: each date on its own cut points; absolute: all on the first date's")
+    hist.add_argument("--window", type=int, default=None, metavar="DAYS",
+                      help="keep only customers with a purchase in the last DAYS days of each date")
+    hist.add_argument("-o", "--output", help="workbook to write (default: INPUT_history.xlsx beside the input)")
+    hist.add_argument("-q", "--quiet", action="store_true", help="no progress and no summary")
+    _column_options(hist, keep=False)
+    _scoring_options(hist, as_of=False)
+
     share = sub.add_parser("share", help="write a macro-free, formula-free .xlsx copy of a results workbook")
     share.add_argument("input", help="workbook saved by Excel: .xlsx or .xlsm (only read)")
     share.add_argument("-o", "--output", help="the .xlsx to write (default: INPUT_share.xlsx beside the input)")
@@ -300,6 +316,28 @@ def _cmd_migration(args) -> None:
         print("\n".join(f"- {line}" for line in findings))
 
 
+def _cmd_history(args) -> None:
+    from .api import history
+    from .writers.xlsx import write_history
+
+    output = args.output or str(Path(args.input).with_name(Path(args.input).stem + "_history.xlsx"))
+    inputs = (args.input,) if Path(args.input).is_file() else ()
+    check_target(output, inputs)
+    source = read_transactions(args.input, sheet=args.sheet) if args.sheet else None
+    result = history(source.frame if source else args.input, freq=args.every, start=args.start, end=args.end,
+                     mode=args.mode, window=args.window, customer=args.customer, date=args.date,
+                     amount=args.amount, order=args.order, bins=args.bins, method=args.method,
+                     decimal=args.decimal, thousands=args.thousands, dayfirst=args.dayfirst,
+                     date_system=source.date_system if source else 1900,
+                     first_row=source.first_row if source else 2, progress=_progress(args.quiet))
+    written = write_history(result, output, inputs)
+    if _progress(args.quiet):
+        sys.stderr.write("\r\033[K")
+    if not args.quiet:
+        print(f"Wrote {written}: {len(result.dates)} dates from {result.dates[0]:%Y-%m-%d} to "
+              f"{result.dates[-1]:%Y-%m-%d}, {len(result.customers):,} customers at the last.")
+
+
 def _cmd_share(args) -> None:
     from .writers.share_copy import share_copy
 
@@ -315,7 +353,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         {"analyze": _cmd_analyze, "demo": _cmd_demo, "template": _cmd_template,
-         "excel-setup": _cmd_excel_setup, "migration": _cmd_migration, "share": _cmd_share}[args.command](args)
+         "excel-setup": _cmd_excel_setup, "migration": _cmd_migration, "history": _cmd_history,
+         "share": _cmd_share}[args.command](args)
     except RfmError as exc:
         if sys.stderr.isatty():
             sys.stderr.write("\r\033[K")

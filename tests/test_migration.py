@@ -237,3 +237,92 @@ def test_worksheet_function_errors_are_messages_in_the_cell():
     assert got[0][0].startswith("#RFM!") and "must be later than before" in got[0][0]
     got = udfs.RFM_MOVED(customers, dates, amounts, dt.datetime(2024, 3, 31), dt.datetime(2024, 6, 30), "frozen")
     assert got[0][0].startswith("#RFM!") and "mode" in got[0][0]
+
+
+# --------------------------------------------------------------------------------------
+# History
+# --------------------------------------------------------------------------------------
+def test_history_counts_are_independent_analyses_at_each_date():
+    tx = rfm.demo_transactions(n_customers=300)
+    h = rfm.history(tx, freq="quarter", start="2024-04-01", end="2025-12-31")
+    assert h.dates[0] == pd.Timestamp("2024-04-01") and h.dates[-1] == pd.Timestamp("2025-12-31")
+    assert len(h.dates) == 8 and len(h.segments) == 8 * 11
+    for when in h.dates:
+        expected = rfm.segment(rfm.score(rfm.rfm_table(tx, as_of=when)))["segment"].value_counts()
+        got = h.segments.loc[h.segments["as_of"] == when].set_index("segment")["customers"]
+        assert got[got > 0].sort_index().to_dict() == expected.sort_index().to_dict(), when
+
+
+def test_history_revenue_is_the_net_spend_of_each_period():
+    tx = rfm.demo_transactions(n_customers=300)
+    h = rfm.history(tx, freq="quarter", start="2024-04-01", end="2025-12-31")
+    days = tx["OrderDate"]
+    previous = None
+    for when in h.dates:
+        inside = (days <= when) if previous is None else ((days > previous) & (days <= when))
+        expected = tx.loc[inside, "OrderAmount"].sum()
+        got = h.segments.loc[h.segments["as_of"] == when, "revenue"].sum()
+        assert got == pytest.approx(expected), when
+        previous = when
+
+
+def test_history_customer_runs_by_hand():
+    # HAND at 2024-01-31, 2024-03-31, 2024-06-30 (monthly "start" dates are not used: explicit start/end
+    # and a custom frequency of two months)
+    h = rfm.history(HAND, freq="2MS", start="2024-01-01", end="2024-06-30", bins=2)
+    wide = h.segments.pivot(index="as_of", columns="segment", values="customers")
+    assert list(wide.index) == list(pd.to_datetime(["2024-01-01", "2024-03-01", "2024-05-01", "2024-06-30"]))
+    runs = h.customers
+    assert set(runs.index) == {"a", "b", "c", "d", "e"}
+    for customer, row in runs.iterrows():
+        seen = [h_seg for h_seg in (
+            _segment_at(h, customer, when) for when in h.dates) if h_seg is not None]
+        assert row["segment"] == seen[-1]
+        run = 0
+        for value in reversed(seen):
+            if value != row["segment"]:
+                break
+            run += 1
+        assert row["periods_in_segment"] == run
+        earlier = seen[:len(seen) - run]
+        assert (row["previous_segment"] if isinstance(row["previous_segment"], str) else None) == (
+            earlier[-1] if earlier else None)
+
+
+def _segment_at(h, customer, when):
+    table = rfm.rfm_table(HAND, as_of=when)
+    if customer not in table.index or len(table) < 1:
+        return None
+    return rfm.segment(rfm.score(table, bins=2), bins=2)["segment"][customer]
+
+
+def test_history_bad_period():
+    with pytest.raises(RfmError, match="is not a period"):
+        rfm.history(HAND, freq="fortnight-ish")
+    with pytest.raises(RfmError, match="only one"):
+        rfm.history(HAND, freq="YS", start="2024-02-01", end="2024-06-30")
+
+
+def test_cli_writes_the_history_workbook(tmp_path, capsys):
+    from openpyxl import load_workbook
+
+    from rfm_addin.cli import main
+
+    tx = rfm.demo_transactions(n_customers=200)
+    source = tmp_path / "tx.csv"
+    tx.to_csv(source, index=False)
+    out = tmp_path / "history.xlsx"
+    assert main(["history", str(source), "--every", "quarter", "--start", "2024-04-01", "--end", "2025-12-31",
+                 "-o", str(out)]) == 0
+    assert "8 dates from 2024-04-01 to 2025-12-31" in capsys.readouterr().out
+    book = load_workbook(out)
+    assert book.sheetnames == ["RFM History", "RFM History Customers"]
+    sheet = book["RFM History"]
+    assert set(sheet.tables) == {"RFM_HistoryShares", "RFM_History"}
+    h = rfm.history(tx, freq="quarter", start="2024-04-01", end="2025-12-31")
+    rows = [[c.value for c in row] for row in sheet[sheet.tables["RFM_History"].ref]]
+    assert rows[0][:3] == ["As of", "Segment", "Customers"]
+    assert [r[2] for r in rows[1:]] == h.segments["customers"].tolist()
+    customers = book["RFM History Customers"]
+    header = [c.value for c in customers[customers.tables["RFM_HistoryCustomers"].ref][0]]
+    assert header == ["CustomerID", "Segment", "Previous segment", "In segment since", "Periods in segment"]

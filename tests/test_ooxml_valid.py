@@ -39,7 +39,10 @@ def test_every_written_workbook_is_valid(tmp_path):
     moved = tmp_path / "migration.xlsx"
     cli("migration", str(demo / "demo_transactions.csv"), "--before", "2025-03-31", "--after", "2025-09-30",
         "--window", "180", "-o", str(moved), "-q")
-    files = [ROOT / "workbook_template.xlsm", tmp_path / "excel" / "RFM workbook.xlsm", results, share, moved]
+    over_time = tmp_path / "history.xlsx"
+    cli("history", str(demo / "demo_transactions.csv"), "--every", "quarter", "-o", str(over_time), "-q")
+    files = [ROOT / "workbook_template.xlsm", tmp_path / "excel" / "RFM workbook.xlsm", results, share, moved,
+             over_time]
     assert all(f.is_file() for f in files)
     done = subprocess.run([sys.executable, str(VALIDATOR), *map(str, files)], capture_output=True, text=True)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]

@@ -313,3 +313,108 @@ def migration_findings(m: Migration) -> list[str]:
     if shifted:
         found.append("The distributions that shifted between the two dates: " + ", ".join(shifted) + ".")
     return found
+
+
+@dataclass
+class History:
+    """The outcome of :func:`rfm_addin.history`.
+
+    Attributes
+    ----------
+    segments : DataFrame
+        Long form, one row per (as_of, segment), every segment of the rule table at every date:
+        ``as_of``, ``segment``, ``customers``, ``customer_share``, ``revenue`` (net spend in the
+        period that ends at ``as_of``: since the previous date; up to the first date for the
+        first) and ``revenue_share``.
+    customers : DataFrame
+        One row per customer at the last date: ``segment``, ``previous_segment`` (the segment it
+        had before its current one, empty if none), ``segment_since`` (the first date of its
+        current run in that segment) and ``periods_in_segment``.
+    dates : list of Timestamp
+        The as-of dates.
+    mode : str
+    window : int or None
+    """
+
+    segments: pd.DataFrame
+    customers: pd.DataFrame
+    dates: list
+    mode: str
+    window: int | None
+
+
+def history_of(snapshots: list[RfmResult | None], dates: list[pd.Timestamp], *, mode: str = "relative",
+               window: int | None = None, bins: int = 5, method: str = "balanced",
+               rules: pd.DataFrame | None = None) -> History:
+    """Segment counts and revenue at each date, and each customer's run in its segment.
+
+    ``snapshots`` are the cumulative customer tables at ``dates`` (None before the first
+    purchase: that date has no customers). "relative" scores each date on its own cut points;
+    "absolute" every date on the first date's.
+    """
+    if mode not in MODES:
+        raise RfmError(f"mode must be 'relative' or 'absolute', not {mode!r}.")
+    check_bins(bins)
+    check_method(method)
+    window = _check_window(window)
+    order = list(dict.fromkeys(rules_used(rules)["segment"]))
+    present = [(d, s) for d, s in zip(dates, snapshots) if s is not None]
+    if not present:
+        raise RfmError("There are no purchases on or before any of the dates.")
+    first_bins = None
+    labels: dict[pd.Timestamp, pd.Series] = {}
+    rows = []
+    previous_money = None
+    for when, snap in present:
+        table = snap.table if window is None else snap.table.loc[snap.table["recency"].to_numpy() < window]
+        money = snap.table["monetary"]
+        spent = money if previous_money is None else money.sub(previous_money.reindex(money.index, fill_value=0.0))
+        previous_money = money
+        if len(table) == 0:
+            labels[when] = pd.Series(dtype=object)
+            segment = pd.Series(dtype=object)
+        else:
+            binnings = _binnings(table, bins, method) if mode == "relative" or first_bins is None else first_bins
+            first_bins = first_bins or binnings
+            scores = _scores(table, binnings)
+            segment = pd.Series(segment_of(scores["r_score"], scores["f_score"], scores["m_score"], rules=rules,
+                                           bins=bins), index=table.index)
+            labels[when] = segment
+        counts = segment.value_counts().reindex(order, fill_value=0)
+        revenue = spent.reindex(segment.index).groupby(segment).sum().reindex(order, fill_value=0.0) \
+            if len(segment) else pd.Series(0.0, index=order)
+        total_rev = float(revenue.sum())
+        for name in order:
+            rows.append((when, name, int(counts[name]), counts[name] / len(segment) if len(segment) else np.nan,
+                         float(revenue[name]), revenue[name] / total_rev if total_rev else np.nan))
+    segments = pd.DataFrame(rows, columns=["as_of", "segment", "customers", "customer_share", "revenue",
+                                           "revenue_share"])
+    segments["customers"] = segments["customers"].astype(np.int64)
+    return History(segments=segments, customers=_runs(labels), dates=[d for d, _ in present], mode=mode,
+                   window=window)
+
+
+def _runs(labels: dict[pd.Timestamp, pd.Series]) -> pd.DataFrame:
+    """Per customer of the last date: its segment, the one before, when its current run began."""
+    dates = list(labels)
+    wide = pd.DataFrame({d: labels[d] for d in dates})
+    last = dates[-1]
+    wide = wide.loc[wide[last].notna()]
+    out = pd.DataFrame(index=wide.index)
+    out["segment"] = wide[last]
+    previous, since, periods = [], [], []
+    values = wide.to_numpy(dtype=object)
+    for row in values:
+        current = row[-1]
+        j = len(row) - 1
+        while j > 0 and row[j - 1] == current:
+            j -= 1
+        since.append(dates[j])
+        periods.append(len(row) - j)
+        earlier = [v for v in row[:j] if isinstance(v, str)]
+        previous.append(earlier[-1] if earlier else None)
+    out["previous_segment"] = previous
+    out["segment_since"] = pd.to_datetime(since)
+    out["periods_in_segment"] = np.asarray(periods, dtype=np.int64)
+    out.index.name = wide.index.name
+    return out

@@ -598,3 +598,38 @@ def migration_sheets(migration, findings: list[str]) -> list[SheetSpec]:
                                     f"One row per customer at {m.before:%Y-%m-%d} or {m.after:%Y-%m-%d}: segment and "
                                     "scores at both dates, revenue at stake and after, and the status (stay, up, "
                                     "down, new, gone; up and down follow the rule table's order).", [customers])])
+
+
+HISTORY_SHEETS = ("RFM History", "RFM History Customers")
+
+
+def history_sheets(history) -> list[SheetSpec]:
+    """The sheets of ``rfm-addin history``: segment shares over time (a table per date with a line
+    chart), the long form for pivots (date, segment, customers, shares, revenue), and one row per
+    customer with its previous segment and how long it has been in its current one."""
+    h = history
+    wide = h.segments.pivot(index="as_of", columns="segment", values="customer_share")
+    order = list(dict.fromkeys(h.segments["segment"]))
+    wide = wide.reindex(columns=order).reset_index()
+    names = list(input_names([str(c) for c in order], reserved_names(("as_of",))).values())
+    data = wide.copy()
+    data.columns = ["as_of", *[f"s{i}" for i in range(len(order))]]
+    shares = TableSpec("RFM_HistoryShares", data, ["As of", *names], ["date"] + ["share"] * len(order))
+    long = table_spec("RFM_History", h.segments)
+    long.colour_by = "segment"
+    spec = SheetSpec(HISTORY_SHEETS[0], f"Segments over time, {h.dates[0]:%Y-%m-%d} to {h.dates[-1]:%Y-%m-%d}",
+                     f"Share of customers in each segment at each as-of date ({h.mode} scores"
+                     + (f"; customers with a purchase in the last {h.window} days" if h.window else "")
+                     + "); below, the same in long form with the revenue of each period (since the previous date), "
+                     "ready for a pivot table.", [shares, long], freeze=False)
+    long.gap_before = CHART_ROWS + 6
+    spec.charts.append(ChartSpec(
+        name="RFM_Chart_History", kind="line", title="Share of customers per segment", table="RFM_HistoryShares",
+        categories="as_of", series=[SeriesSpec(c, colour=segment_colour(n)) for c, n in zip(data.columns[1:], order)],
+        anchor=(table_tops(spec)[1] - CHART_ROWS - 6, 0), size=(900, 360), y_format="0%", x_format="yyyy-mm-dd"))
+    customers = table_spec("RFM_HistoryCustomers", h.customers, index=h.customers.index.name or "Customer")
+    customers.colour_by = "segment"
+    return checked([spec, SheetSpec(HISTORY_SHEETS[1], "Customers and their segment history",
+                                    f"One row per customer at {h.dates[-1]:%Y-%m-%d}: the segment, the one before it, "
+                                    "the first date of the current run and how many dates it has lasted.",
+                                    [customers])])
