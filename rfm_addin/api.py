@@ -190,6 +190,8 @@ def migration(
     first_row: int = 2,
     table: str | None = None,
     query: str | None = None,
+    clusters: bool = False,
+    random_state: int = 0,
     progress: Callable[[str], None] | None = None,
 ) -> Migration:
     """Who moved between segments from the as-of date ``before`` to ``after`` (both inclusive).
@@ -209,6 +211,10 @@ def migration(
     customer, date, amount, order, bins, method, rules, decimal, thousands, dayfirst,
     date_system, first_row, table, query
         As for :func:`analyze`.
+    clusters : bool
+        Also cluster both dates (k by the elbow method at each) and match the later clusters to
+        the earlier ones (:func:`rfm_addin.core.migration.match_clusters`), so their numbers and
+        names carry over; ``random_state`` as for :func:`rfm_addin.cluster`.
 
     Returns
     -------
@@ -228,7 +234,7 @@ def migration(
                                            table=table, query=query, progress=say)
     say("Comparing the two dates")
     return migration_of(early, late, stake, before_date=start, after_date=end, mode=mode, window=window, bins=bins,
-                        method=method, rules=rules)
+                        method=method, rules=rules, clusters=clusters, random_state=random_state)
 
 
 #: Words accepted for the period of a history, as pandas period-start frequencies.

@@ -128,6 +128,9 @@ def test_threshold_change_sentences():
     ("2024-06-30", "2024-03-31", "must be later than before"),
     ("2024-03-31", "2024-03-31", "must be later than before"),
     ("2020-01-01", "2024-03-31", "no purchases on or before 2020-01-01"),
+    ("2024-03-31", "2024-08-01", r"after \(2024-08-01\) is later than the data: the last transaction is on "
+                                 r"2024-06-29, so choose 2024-06-30 or earlier"),
+    ("2024-01-06", "2024-01-09", "There are no transactions after 2024-01-06 up to 2024-01-09"),
 ])
 def test_bad_dates_are_one_clear_message(before, after, message):
     with pytest.raises(RfmError, match=message):
@@ -326,3 +329,59 @@ def test_cli_writes_the_history_workbook(tmp_path, capsys):
     customers = book["RFM History Customers"]
     header = [c.value for c in customers[customers.tables["RFM_HistoryCustomers"].ref][0]]
     assert header == ["CustomerID", "Segment", "Previous segment", "In segment since", "Periods in segment"]
+
+
+def test_cluster_matching_undoes_a_swap_of_numbers():
+    from rfm_addin.core.migration import match_clusters
+
+    rng = np.random.default_rng(3)
+    ids = [f"c{i:03d}" for i in range(90)]
+    group = np.repeat([0, 1, 2], 30)
+    # three groups far apart on recency and frequency; monetary: group 0 spends most at the earlier date,
+    # group 1 at the later, so numbering by mean monetary swaps clusters 1 and 2 between the dates
+    recency = np.array([10.0, 200.0, 400.0])[group] + rng.uniform(0, 5, 90)
+    frequency = np.array([20.0, 5.0, 1.0])[group] + rng.integers(0, 2, 90)
+    early = pd.DataFrame({"recency": recency, "frequency": frequency,
+                          "monetary": np.array([500.0, 450.0, 20.0])[group] * rng.uniform(1, 1.02, 90)}, index=ids)
+    late = early.assign(recency=early["recency"] + 3,
+                        monetary=np.array([430.0, 520.0, 20.0])[group] * rng.uniform(1, 1.02, 90))
+    a, b = rfm.cluster(early, k=3, stability=False), rfm.cluster(late, k=3, stability=False)
+    # the raw numbers swapped: the group 0 customers are cluster 1 before, cluster 2 after
+    assert a.labels.iloc[0] == 1 and b.labels.iloc[0] == 2
+    match = match_clusters(early, a, late, b)
+    assert match.pairs["matched"].all() and match.gone == []
+    assert (match.labels == a.labels).all() and match.stayed_share == 1.0 and match.ari == 1.0
+    assert match.pairs.loc[2, "earlier"] == 1 and match.pairs.loc[2, "name"] == a.names[1]
+
+
+def test_cluster_matching_far_clusters_are_new_and_gone():
+    from rfm_addin.core.migration import match_clusters
+
+    rng = np.random.default_rng(4)
+    ids = [f"c{i:03d}" for i in range(60)]
+    group = np.repeat([0, 1], 30)
+    early = pd.DataFrame({"recency": np.array([10.0, 300.0])[group] + rng.uniform(0, 3, 60),
+                          "frequency": np.array([10.0, 1.0])[group], "monetary": np.array([300.0, 20.0])[group]},
+                         index=ids)
+    late = early.copy()
+    late.loc[ids[30:], ["recency", "frequency", "monetary"]] = [5.0, 40.0, 5000.0]   # one group changed beyond recognition
+    late.loc[ids[30:], "recency"] += rng.uniform(0, 3, 30)
+    a, b = rfm.cluster(early, k=2, stability=False), rfm.cluster(late, k=2, stability=False)
+    match = match_clusters(early, a, late, b, max_distance=1.0)
+    assert match.pairs["matched"].sum() == 1 and len(match.gone) == 1
+    new = match.pairs.loc[~match.pairs["matched"]]
+    assert new["earlier"].tolist() == [3] and (new["distance"] > 1.0).all()
+
+
+def test_migration_with_clusters_matches_them(cdnow):
+    m = rfm.migration(cdnow, "1997-10-01", "1998-01-01", customer="customer_id", date="date", amount="dollar_value",
+                      clusters=True)
+    c = m.clusters
+    assert c is not None and len(c.pairs) >= 2
+    matched = c.pairs.loc[c.pairs["matched"]]
+    assert (matched["distance"] <= 1.0).all() and (c.pairs.loc[~c.pairs["matched"], "distance"] > 1.0).all()
+    assert len(set(c.pairs["earlier"])) == len(c.pairs)       # every later cluster has its own number
+    assert 0 <= c.stayed_share <= 1 and -1 <= c.ari <= 1
+    from rfm_addin.core.migration import migration_findings
+
+    assert any(line.startswith("Clusters refitted at 1998-01-01") for line in migration_findings(m))

@@ -74,6 +74,8 @@ class Migration:
         "relative" or "absolute".
     window : int or None
         Days of activity a snapshot requires, or None (everyone who ever bought).
+    clusters : ClusterMatch or None
+        With ``clusters=True``: the later date's clusters matched to the earlier date's.
     """
 
     matrix: pd.DataFrame
@@ -88,6 +90,7 @@ class Migration:
     after: pd.Timestamp
     mode: str
     window: int | None
+    clusters: "ClusterMatch | None" = None
 
 
 def check_dates(before: pd.Timestamp | None, after: pd.Timestamp | None) -> None:
@@ -189,7 +192,7 @@ def _threshold_text(letter: str, level: int, before: float, after: float) -> str
 def migration_of(before: RfmResult | None, after: RfmResult | None, stake: RfmResult | None, *,
                  before_date: pd.Timestamp, after_date: pd.Timestamp, mode: str = "relative",
                  window: int | None = None, bins: int = 5, method: str = "balanced",
-                 rules: pd.DataFrame | None = None) -> Migration:
+                 rules: pd.DataFrame | None = None, clusters: bool = False, random_state: int = 0) -> Migration:
     """The migration between two snapshots (:func:`rfm_addin.migration` builds them).
 
     ``stake`` is the snapshot at ``before - (after - before)`` (None: before every purchase),
@@ -205,6 +208,14 @@ def migration_of(before: RfmResult | None, after: RfmResult | None, stake: RfmRe
     order = list(dict.fromkeys(rule_table["segment"]))
     rank = {name: i for i, name in enumerate(order)}
 
+    if before is not None and after is not None:
+        if after.quality.counts.get("transactions_used") == before.quality.counts.get("transactions_used"):
+            raise RfmError(f"There are no transactions after {before_date:%Y-%m-%d} up to {after_date:%Y-%m-%d}: "
+                           "nothing happened between the two dates to compare.")
+        last = max(after.table["last_purchase"].max(), after.table["first_purchase"].max())
+        if after_date > last + pd.Timedelta(days=1):
+            raise RfmError(f"after ({after_date:%Y-%m-%d}) is later than the data: the last transaction is on "
+                           f"{last:%Y-%m-%d}, so choose {last + pd.Timedelta(days=1):%Y-%m-%d} or earlier.")
     early = _active(before, window, before_date)
     late = _active(after, window, after_date)
     early_bins = _binnings(early, bins, method)
@@ -259,10 +270,18 @@ def migration_of(before: RfmResult | None, after: RfmResult | None, stake: RfmRe
     psi["band"] = [psi_band(v) for v in psi["psi"]]
     psi.index.name = None
 
+    matched = None
+    if clusters:
+        from .clustering import cluster
+
+        fit_early = cluster(early, random_state=random_state, stability=False)
+        fit_late = cluster(late, random_state=random_state, stability=False)
+        matched = match_clusters(early, fit_early, late, fit_late)
     return Migration(matrix=matrix, revenue=revenue, revenue_after=revenue_after, revenue_lost=lost,
                      changed_share=changed, psi=psi,
                      threshold_changes=_threshold_changes(early, late, s_early, s_late, bins),
-                     customers=customers, before=before_date, after=after_date, mode=mode, window=window)
+                     customers=customers, before=before_date, after=after_date, mode=mode, window=window,
+                     clusters=matched)
 
 
 #: Notable moves the findings and the sheet name: from these segments ...
@@ -309,6 +328,15 @@ def migration_findings(m: Migration) -> list[str]:
     if total > 0 and m.revenue_lost:
         found.append(f"Customers who moved to a worse segment or are gone spent {m.revenue_lost:,.2f} "
                      f"({m.revenue_lost / total:.1%} of all revenue) in the {days} days before {m.before:%Y-%m-%d}.")
+    if m.clusters is not None:
+        c = m.clusters
+        new = c.pairs.loc[~c.pairs["matched"]]
+        found.append(f"Clusters refitted at {m.after:%Y-%m-%d}: {int(c.pairs['matched'].sum())} of {len(c.pairs)} match a "
+                     f"cluster of {m.before:%Y-%m-%d} and keep its number and name"
+                     + (f"; new: {', '.join(map(str, new['earlier']))}" if len(new) else "")
+                     + (f"; gone: {', '.join(map(str, c.gone))}" if c.gone else "")
+                     + f". {c.stayed_share:.1%} of the customers at both dates stayed in their cluster (adjusted Rand "
+                       f"index {c.ari:.2f}).")
     shifted = [f"{metric} (PSI {row.psi:.2f}, {row.band})" for metric, row in m.psi.iterrows() if row.band != "no change"]
     if shifted:
         found.append("The distributions that shifted between the two dates: " + ", ".join(shifted) + ".")
@@ -418,3 +446,100 @@ def _runs(labels: dict[pd.Timestamp, pd.Series]) -> pd.DataFrame:
     out["periods_in_segment"] = np.asarray(periods, dtype=np.int64)
     out.index.name = wide.index.name
     return out
+
+
+#: Later clusters farther than this from every earlier one (standard deviations of the earlier
+#: customers, in the clustering space: recency, log frequency, log monetary) count as new.
+MATCH_DISTANCE = 1.0
+
+
+@dataclass
+class ClusterMatch:
+    """Later clusters matched to earlier ones (:func:`match_clusters`).
+
+    Attributes
+    ----------
+    pairs : DataFrame
+        One row per later cluster (its own number ``later``): ``earlier`` (the matched earlier
+        number, or the next free number when new), ``distance``, ``matched`` (bool) and ``name``
+        (the earlier cluster's name when matched).
+    gone : list of int
+        Earlier clusters no later cluster matched.
+    labels : Series of int
+        The later customers' clusters, renumbered to the earlier numbers.
+    ari : float
+        Adjusted Rand index of the customers present at both dates, earlier labels against the
+        renumbered later ones.
+    stayed_share : float
+        Share of those customers whose (matched) cluster number is the same.
+    """
+
+    pairs: pd.DataFrame
+    gone: list
+    labels: pd.Series
+    ari: float
+    stayed_share: float
+
+
+def _cluster_space(values: pd.DataFrame) -> np.ndarray:
+    return np.column_stack([values["recency"].to_numpy(dtype=np.float64),
+                            np.log1p(np.clip(values["frequency"].to_numpy(dtype=np.float64), 0, None)),
+                            np.log1p(np.clip(values["monetary"].to_numpy(dtype=np.float64), 0, None))])
+
+
+def match_clusters(earlier_table: pd.DataFrame, earlier, later_table: pd.DataFrame, later, *,
+                   max_distance: float = MATCH_DISTANCE) -> ClusterMatch:
+    """Match the clusters of a later date to those of an earlier one, so numbers and names carry over.
+
+    Both sets of centres are standardised with the earlier customers' means and standard
+    deviations (recency, log1p frequency, log1p monetary); the Hungarian assignment
+    (``scipy.optimize.linear_sum_assignment``) pairs them at the least total distance; a pair
+    farther apart than ``max_distance`` is not a match (the later cluster is new, the earlier one
+    gone). Refitting at the later date and numbering by monetary can otherwise swap the numbers.
+
+    Parameters
+    ----------
+    earlier_table, later_table : DataFrame
+        The customer tables the clusters were fitted on.
+    earlier, later : ClusterResult
+        :func:`rfm_addin.cluster` at each date.
+    max_distance : float
+        In standard deviations.
+    """
+    from scipy.optimize import linear_sum_assignment
+    from sklearn.metrics import adjusted_rand_score
+
+    space = _cluster_space(earlier_table)
+    mean, std = space.mean(axis=0), space.std(axis=0)
+    std = np.where(std > 0, std, 1.0)
+    a = (_cluster_space(earlier.centers) - mean) / std
+    b = (_cluster_space(later.centers) - mean) / std
+    distance = np.sqrt(((b[:, None, :] - a[None, :, :]) ** 2).sum(axis=2))
+    rows, cols = linear_sum_assignment(distance)
+    later_numbers, earlier_numbers = list(later.centers.index), list(earlier.centers.index)
+    mapping, matched, dist = {}, {}, {}
+    for r, c in zip(rows, cols):
+        if distance[r, c] <= max_distance:
+            mapping[later_numbers[r]] = earlier_numbers[c]
+            matched[later_numbers[r]] = True
+            dist[later_numbers[r]] = float(distance[r, c])
+    free = max(earlier_numbers) + 1
+    out_rows = []
+    for i, number in enumerate(later_numbers):
+        if number not in mapping:
+            mapping[number] = free
+            free += 1
+            dist[number] = float(distance[i].min())
+            matched[number] = False
+        name = earlier.names.get(mapping[number]) if matched[number] else later.names.get(number)
+        out_rows.append((number, mapping[number], dist[number], matched[number], name))
+    pairs = pd.DataFrame(out_rows, columns=["later", "earlier", "distance", "matched", "name"]).set_index("later")
+    gone = [n for n in earlier_numbers if n not in set(v for k, v in mapping.items() if matched[k])]
+    labels = later.labels.map(mapping).rename("cluster")
+    common = earlier.labels.index.intersection(labels.index)
+    if len(common):
+        ari = float(adjusted_rand_score(earlier.labels[common].to_numpy(), labels[common].to_numpy()))
+        stayed = float((earlier.labels[common] == labels[common]).mean())
+    else:
+        ari, stayed = float("nan"), float("nan")
+    return ClusterMatch(pairs=pairs, gone=gone, labels=labels, ari=ari, stayed_share=stayed)
