@@ -124,6 +124,9 @@ def build_parser() -> argparse.ArgumentParser:
     hist.add_argument("--window", type=int, default=None, metavar="DAYS",
                       help="keep only customers with a purchase in the last DAYS days of each date")
     hist.add_argument("-o", "--output", help="workbook to write (default: INPUT_history.xlsx beside the input)")
+    hist.add_argument("--export-segments", metavar="DIR",
+                      help="also write one CSV per segment of the last date (customer id, segment, previous "
+                           "segment, in segment since, periods in segment) into DIR, for a CRM")
     hist.add_argument("-q", "--quiet", action="store_true", help="no progress and no summary")
     _column_options(hist, keep=False)
     _scoring_options(hist, as_of=False)
@@ -323,6 +326,8 @@ def _cmd_history(args) -> None:
     output = args.output or str(Path(args.input).with_name(Path(args.input).stem + "_history.xlsx"))
     inputs = (args.input,) if Path(args.input).is_file() else ()
     check_target(output, inputs)
+    if args.export_segments:
+        prepare_folder(args.export_segments)
     source = read_transactions(args.input, sheet=args.sheet) if args.sheet else None
     result = history(source.frame if source else args.input, freq=args.every, start=args.start, end=args.end,
                      mode=args.mode, window=args.window, customer=args.customer, date=args.date,
@@ -330,7 +335,10 @@ def _cmd_history(args) -> None:
                      decimal=args.decimal, thousands=args.thousands, dayfirst=args.dayfirst,
                      date_system=source.date_system if source else 1900,
                      first_row=source.first_row if source else 2, progress=_progress(args.quiet))
-    written = write_history(result, output, inputs)
+    with StagedFiles() as files:
+        written = write_history(result, output, inputs, files)
+        stale = stage_segments(result.customers, args.export_segments, files) if args.export_segments else []
+    remove_stale(stale)
     if _progress(args.quiet):
         sys.stderr.write("\r\033[K")
     if not args.quiet:

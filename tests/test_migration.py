@@ -315,8 +315,9 @@ def test_cli_writes_the_history_workbook(tmp_path, capsys):
     source = tmp_path / "tx.csv"
     tx.to_csv(source, index=False)
     out = tmp_path / "history.xlsx"
+    exports = tmp_path / "segments"
     assert main(["history", str(source), "--every", "quarter", "--start", "2024-04-01", "--end", "2025-12-31",
-                 "-o", str(out)]) == 0
+                 "-o", str(out), "--export-segments", str(exports)]) == 0
     assert "8 dates from 2024-04-01 to 2025-12-31" in capsys.readouterr().out
     book = load_workbook(out)
     assert book.sheetnames == ["RFM History", "RFM History Customers"]
@@ -329,6 +330,13 @@ def test_cli_writes_the_history_workbook(tmp_path, capsys):
     customers = book["RFM History Customers"]
     header = [c.value for c in customers[customers.tables["RFM_HistoryCustomers"].ref][0]]
     assert header == ["CustomerID", "Segment", "Previous segment", "In segment since", "Periods in segment"]
+    # the segment exports carry the history to a CRM: one file per segment of the last date
+    lost = pd.read_csv(exports / "Lost.csv", dtype={"CustomerID": str})
+    assert lost.columns.tolist() == ["CustomerID", "segment", "previous_segment", "segment_since",
+                                     "periods_in_segment"]
+    expected = h.customers.loc[h.customers["segment"] == "Lost"]
+    assert lost["CustomerID"].tolist() == expected.index.tolist()
+    assert lost["periods_in_segment"].tolist() == expected["periods_in_segment"].tolist()
 
 
 def test_cluster_matching_undoes_a_swap_of_numbers():
