@@ -393,3 +393,28 @@ def test_migration_with_clusters_matches_them(cdnow):
     from rfm_addin.core.migration import migration_findings
 
     assert any(line.startswith("Clusters refitted at 1998-01-01") for line in migration_findings(m))
+
+
+def test_up_down_and_stay_by_hand():
+    # before 2024-03-31, 2 bins: R x 1, w 30 | z 59, y 86; F and M x, w | z, y -> x and w Champions, z and y Need
+    # Attention. after 2024-06-30: R y 1, w 10 | x 92, z 150; F {1} | {3, 5}: x, y, w | z; M x 300, y 410 | w 150,
+    # z 20. So x: R 3, FM 5 = Loyal Customers (down); y: R 5, FM 5 = Champions (up); w: R 5, FM (5 + 3 + 1) // 2 = 4 =
+    # Champions (stay); z: Need Attention (stay).
+    tx = pd.DataFrame([
+        ("x", "2024-03-25", 100.0), ("x", "2024-03-28", 100.0), ("x", "2024-03-30", 100.0),
+        ("y", "2024-01-05", 10.0), ("y", "2024-06-25", 100.0), ("y", "2024-06-27", 100.0), ("y", "2024-06-28", 100.0),
+        ("y", "2024-06-29", 100.0),
+        ("z", "2024-02-01", 20.0),
+        ("w", "2024-02-15", 50.0), ("w", "2024-03-01", 50.0), ("w", "2024-06-20", 50.0),
+    ], columns=["Customer", "Date", "Amount"]).assign(Date=lambda f: pd.to_datetime(f["Date"]))
+    m = rfm.migration(tx, "2024-03-31", "2024-06-30", bins=2)
+    c = m.customers
+    assert c["segment_before"].to_dict() == {"w": "Champions", "x": "Champions", "y": "Need Attention",
+                                             "z": "Need Attention"}
+    assert c["segment_after"].to_dict() == {"w": "Champions", "x": "Loyal Customers", "y": "Champions",
+                                            "z": "Need Attention"}
+    assert c["status"].to_dict() == {"w": "stay", "x": "down", "y": "up", "z": "stay"}
+    assert m.changed_share == 0.5
+    # x is down: its 300 spent in the 91 days before 2024-03-31 is revenue lost
+    assert m.revenue_lost == 300.0
+    assert m.matrix.loc["Champions", "Loyal Customers"] == 1 and m.matrix.loc["Need Attention", "Champions"] == 1
