@@ -17,7 +17,7 @@ from .core.clustering import SILHOUETTE_SAMPLE
 from .core.errors import RfmError
 from .core.migration import History, Migration, history_of, migration_of
 from .core.rfm import parse_as_of
-from .sources.route import compute_rfm, compute_snapshots
+from .sources.route import compute_rfm, compute_snapshots, compute_tables
 from .writers.xlsx import write_analysis
 
 
@@ -291,19 +291,21 @@ def history(
                    dayfirst=dayfirst, date_system=date_system, first_row=first_row, table=table, query=query)
     say = progress or (lambda text: None)
     say("Reading transactions")
-    whole = compute_rfm(transactions, **options)      # the data's first and last dates
-    first = parse_as_of(start, dayfirst) or pd.Timestamp(whole.table["first_purchase"].min())
-    last = parse_as_of(end, dayfirst) or pd.Timestamp(whole.table["last_purchase"].max())
-    try:
-        dates = list(pd.date_range(first, last, freq=alias))
-    except ValueError as exc:
-        raise RfmError(f"freq {freq!r} is not a period: use week, month, quarter, year or a pandas frequency "
-                       "such as QS.") from exc
-    if last not in dates:
-        dates.append(last)
-    if len(dates) < 2:
-        raise RfmError(f"From {first:%Y-%m-%d} to {last:%Y-%m-%d} there is only one {freq} date; choose a shorter "
-                       "period or a longer span.")
-    say(f"Aggregating {len(dates)} dates")
-    snapshots = compute_snapshots(transactions, dates, **options, progress=say)
-    return history_of(snapshots, dates, mode=mode, window=window, bins=bins, method=method, rules=rules)
+    def as_of_dates(first_day: pd.Timestamp, last_day: pd.Timestamp) -> list[pd.Timestamp]:
+        first = parse_as_of(start, dayfirst) or first_day
+        last = parse_as_of(end, dayfirst) or last_day
+        try:
+            dates = list(pd.date_range(first, last, freq=alias))
+        except ValueError as exc:
+            raise RfmError(f"freq {freq!r} is not a period: use week, month, quarter, year or a pandas frequency "
+                           "such as QS.") from exc
+        if last not in dates:
+            dates.append(last)
+        if len(dates) < 2:
+            raise RfmError(f"From {first:%Y-%m-%d} to {last:%Y-%m-%d} there is only one {freq} date; choose a "
+                           "shorter period or a longer span.")
+        say(f"Aggregating {len(dates)} dates")
+        return dates
+
+    tables, dates = compute_tables(transactions, as_of_dates, **options, progress=say)
+    return history_of(tables, dates, mode=mode, window=window, bins=bins, method=method, rules=rules)

@@ -418,3 +418,25 @@ def test_up_down_and_stay_by_hand():
     # x is down: its 300 spent in the 91 days before 2024-03-31 is revenue lost
     assert m.revenue_lost == 300.0
     assert m.matrix.loc["Champions", "Loyal Customers"] == 1 and m.matrix.loc["Need Attention", "Champions"] == 1
+
+
+@pytest.mark.parametrize("with_orders", [False, True])
+def test_history_aggregates_once_and_equals_rfm_table_at_each_date(with_orders):
+    from rfm_addin.core.rfm import cumulative_tables
+
+    tx = rfm.demo_transactions(n_customers=300)
+    if with_orders:
+        # order ids shared by a customer's lines of one day, a cancelled order ("C..."), a line without an id
+        tx["Invoice"] = tx["CustomerID"] + "-" + tx["OrderDate"].dt.strftime("%Y%m%d")
+        tx.loc[5, "Invoice"] = "C" + tx.loc[5, "Invoice"]
+        tx.loc[7, "Invoice"] = None
+    dates = list(pd.date_range("2024-01-01", "2025-12-31", freq="QS"))
+    tables, _ = cumulative_tables(tx, dates, order="Invoice" if with_orders else None)
+    assert tables[0] is None          # the demo's first purchase is after 2024-01-01
+    with pytest.raises(RfmError, match="No purchases were found on or before the as-of date"):
+        rfm.rfm_table(tx, as_of=dates[0], order="Invoice" if with_orders else None)
+    for when, table in zip(dates[1:], tables[1:]):
+        expected = rfm.rfm_table(tx, as_of=when, order="Invoice" if with_orders else None)
+        pd.testing.assert_frame_equal(table, expected, check_dtype=False)
+    with pytest.raises(RfmError, match="increasing"):
+        cumulative_tables(tx, dates[::-1])

@@ -371,12 +371,12 @@ class History:
     window: int | None
 
 
-def history_of(snapshots: list[RfmResult | None], dates: list[pd.Timestamp], *, mode: str = "relative",
+def history_of(tables: list[pd.DataFrame | None], dates: list[pd.Timestamp], *, mode: str = "relative",
                window: int | None = None, bins: int = 5, method: str = "balanced",
                rules: pd.DataFrame | None = None) -> History:
     """Segment counts and revenue at each date, and each customer's run in its segment.
 
-    ``snapshots`` are the cumulative customer tables at ``dates`` (None before the first
+    ``tables`` are the cumulative customer tables at ``dates`` (None before the first
     purchase: that date has no customers). "relative" scores each date on its own cut points;
     "absolute" every date on the first date's.
     """
@@ -386,16 +386,16 @@ def history_of(snapshots: list[RfmResult | None], dates: list[pd.Timestamp], *, 
     check_method(method)
     window = _check_window(window)
     order = list(dict.fromkeys(rules_used(rules)["segment"]))
-    present = [(d, s) for d, s in zip(dates, snapshots) if s is not None]
+    present = [(d, t) for d, t in zip(dates, tables) if t is not None]
     if not present:
         raise RfmError("There are no purchases on or before any of the dates.")
     first_bins = None
     labels: dict[pd.Timestamp, pd.Series] = {}
     rows = []
     previous_money = None
-    for when, snap in present:
-        table = snap.table if window is None else snap.table.loc[snap.table["recency"].to_numpy() < window]
-        money = snap.table["monetary"]
+    for when, whole in present:
+        table = whole if window is None else whole.loc[whole["recency"].to_numpy() < window]
+        money = whole["monetary"]
         spent = money if previous_money is None else money.sub(previous_money.reindex(money.index, fill_value=0.0))
         previous_money = money
         if len(table) == 0:

@@ -13,7 +13,7 @@ from typing import Any, Callable, Iterable
 import pandas as pd
 
 from ..core.errors import RfmError
-from ..core.rfm import RfmResult, parse_as_of, rfm_from_frame, snapshots_from_frame
+from ..core.rfm import RfmResult, cumulative_tables, parse_as_of, rfm_from_frame, snapshots_from_frame
 from . import engine_rfm, is_engine_source, typed_csv_reading
 from .files import read_transactions
 
@@ -105,3 +105,32 @@ def compute_snapshots(
     return snapshots_from_frame(transactions, dates, customer=customer, date=date, amount=amount, order=order,
                                 decimal=decimal, thousands=thousands, dayfirst=dayfirst, date_system=date_system,
                                 first_row=first_row)
+
+
+def compute_tables(transactions: Any, as_ofs, **options: Any) -> tuple[list[pd.DataFrame | None], list]:
+    """The customer tables at many increasing dates, and the dates: a DataFrame or a file the
+    DataFrame reader takes is read and aggregated once for all of them
+    (:func:`rfm_addin.core.rfm.cumulative_tables`); an engine source once per date. ``as_ofs``
+    may be a function of the first and last purchase days that returns the dates.
+    ``options`` are those of :func:`compute_snapshots`."""
+    table, query = options.get("table"), options.get("query")
+    if not isinstance(transactions, pd.DataFrame):
+        csv_as_typed = typed_csv_reading(options.get("decimal", "."), options.get("thousands"), options.get("dayfirst"))
+        if is_engine_source(transactions, table, query, csv_as_typed=csv_as_typed):
+            if callable(as_ofs):
+                whole = compute_rfm(transactions, **{k: v for k, v in options.items() if k != "progress"})
+                as_ofs = as_ofs(pd.Timestamp(whole.table["first_purchase"].min()),
+                                pd.Timestamp(whole.table["last_purchase"].max()))
+            snaps = compute_snapshots(transactions, list(as_ofs), **options)
+            return [None if s is None else s.table for s in snaps], list(as_ofs)
+        if not isinstance(transactions, (str, os.PathLike)):
+            raise RfmError("transactions must be a pandas DataFrame or a file path, not "
+                           f"{type(transactions).__name__}.")
+        read = read_transactions(transactions)
+        transactions = read.frame
+        options = {**options, "first_row": read.first_row, "date_system": read.date_system}
+    elif table is not None or query is not None:
+        raise RfmError("table= and query= go with a connection URL or name, not with a DataFrame.")
+    keep = {k: options[k] for k in ("customer", "date", "amount", "order", "decimal", "thousands", "dayfirst",
+                                    "date_system", "first_row") if k in options}
+    return cumulative_tables(transactions, as_ofs, **keep)
