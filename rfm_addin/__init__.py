@@ -11,7 +11,8 @@ The public API (names are a contract; the Excel layer and the CLI call only thes
     analysis.to_excel("rfm.xlsx")
 """
 from ._version import __version__
-from .api import Analysis, analyze, history, migration, rfm_table
+from .api import Analysis, analyze, clv_summary, history, migration, rfm_table
+from .core.clv import ClvModel, fit_clv
 from .core.migration import History, Migration
 from .core.clustering import ClusterResult, choose_k, cluster
 from .core.demo import demo_transactions
@@ -27,5 +28,5 @@ __all__ = [
     "__version__", "Analysis", "analyze", "ClusterResult", "choose_k", "cluster", "demo_transactions",
     "ColumnError", "DataError", "RfmError", "profile", "read_transactions", "rfm_table", "fit_binning",
     "score", "thresholds", "DEFAULT_SEGMENTS", "segment", "LapseThreshold", "lapse_threshold", "Binning",
-    "RfmResult", "migration", "Migration", "history", "History",
+    "RfmResult", "migration", "Migration", "history", "History", "clv_summary", "fit_clv", "ClvModel",
 ]

@@ -17,7 +17,8 @@ from .core.clustering import SILHOUETTE_SAMPLE
 from .core.errors import RfmError
 from .core.migration import History, Migration, history_of, migration_of
 from .core.rfm import parse_as_of
-from .sources.route import compute_rfm, compute_snapshots, compute_tables
+from .core.clv import clv_summary_from_frame
+from .sources.route import compute_rfm, compute_snapshots, compute_tables, frame_of
 from .writers.xlsx import write_analysis
 
 
@@ -309,3 +310,45 @@ def history(
 
     tables, dates = compute_tables(transactions, as_of_dates, **options, progress=say)
     return history_of(tables, dates, mode=mode, window=window, bins=bins, method=method, rules=rules)
+
+
+def clv_summary(
+    transactions: Any,
+    *,
+    as_of: object = None,
+    time_unit: str = "week",
+    customer: str | None = None,
+    date: str | None = None,
+    amount: str | None = None,
+    order: str | None = None,
+    decimal: str = ".",
+    thousands: str | None = None,
+    dayfirst: bool | None = None,
+    date_system: int = 1900,
+    first_row: int = 2,
+) -> pd.DataFrame:
+    """The summary the CLV models are fitted on, one row per customer (cleaned as for :func:`rfm_table`).
+
+    Parameters
+    ----------
+    transactions
+        A DataFrame, or a CSV or XLSX file.
+    as_of : date-like, optional
+        The last day of the calibration period (inclusive); default the last transaction's day.
+    time_unit : {"week", "day"}
+        Times in weeks (days / 7, the literature's unit) or days.
+    customer, date, amount, order, decimal, thousands, dayfirst, date_system, first_row
+        As for :func:`rfm_table`.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by customer id: ``x`` (repeat purchase days; same-day purchases merged),
+        ``t_x``, ``T``, ``repeat_spend`` (mean net amount of the repeat days), ``repeat_days``,
+        ``no_repeat``; ``attrs["time_unit"]`` and ``attrs["as_of"]``.
+    """
+    frame, first_row, date_system = frame_of(transactions, what="clv_summary", first_row=first_row,
+                                             date_system=date_system)
+    return clv_summary_from_frame(frame, as_of=parse_as_of(as_of, dayfirst), time_unit=time_unit, customer=customer,
+                                  date=date, amount=amount, order=order, decimal=decimal, thousands=thousands,
+                                  dayfirst=dayfirst, date_system=date_system, first_row=first_row)

@@ -134,3 +134,18 @@ def compute_tables(transactions: Any, as_ofs, **options: Any) -> tuple[list[pd.D
     keep = {k: options[k] for k in ("customer", "date", "amount", "order", "decimal", "thousands", "dayfirst",
                                     "date_system", "first_row") if k in options}
     return cumulative_tables(transactions, as_ofs, **keep)
+
+
+def frame_of(transactions: Any, *, what: str, first_row: int = 2, date_system: int = 1900,
+             table: str | None = None, query: str | None = None) -> tuple[pd.DataFrame, int, int]:
+    """A source that pandas reads, as (frame, first row, date system); an engine source is an error
+    naming ``what`` needs pandas (a DataFrame, or a CSV/XLSX file)."""
+    if isinstance(transactions, pd.DataFrame):
+        if table is not None or query is not None:
+            raise RfmError("table= and query= go with a connection URL or name, not with a DataFrame.")
+        return transactions, first_row, date_system
+    if isinstance(transactions, (str, os.PathLike)) and not is_engine_source(transactions, table, query):
+        read = read_transactions(transactions)
+        return read.frame, read.first_row, read.date_system
+    raise RfmError(f"{what} reads the transactions in pandas: give a DataFrame, or a CSV or XLSX file; database, "
+                   "Parquet and folder sources are not supported for it yet.")
