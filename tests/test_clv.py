@@ -62,6 +62,20 @@ def test_bgnbd_probabilities_are_probabilities(summary):
     assert (model.prob_no_purchase(summary, 78) <= quiet + 1e-12).all()
 
 
+def test_pareto_nbd_published_parameters(summary):
+    model = rfm.fit_clv(summary, model="pareto_nbd")
+    assert {k: round(v, 3) for k, v in model.params.items()} == {"r": 0.553, "alpha": 10.578, "s": 0.606,
+                                                                  "beta": 11.669}
+    assert model.log_likelihood == pytest.approx(-9595.0, abs=0.1)
+    # the published spot value: P(alive) for x = 26, t_x = 30.86, T = 31
+    one = pd.DataFrame({"x": [26], "t_x": [30.86], "T": [31.0]})
+    assert model.prob_alive(one).iloc[0] == pytest.approx(0.9979, abs=5e-5)
+    # holdout weeks 40-78: lifetimes' aggregate on the same split is 1,665.5
+    assert model.expected_purchases(summary, 39).sum() == pytest.approx(1665.5, rel=0.005)
+    alive = model.prob_alive(summary)
+    assert alive.between(0, 1).all() and (alive[summary["x"] == 0] < 1).all()   # unlike BG/NBD
+
+
 def test_gamma_gamma_published_parameters(summary):
     model = rfm.fit_clv(summary, model="gamma_gamma")
     assert {k: round(v, 2) for k, v in model.params.items()} == {"p": 6.25, "q": 3.74, "v": 15.44}
