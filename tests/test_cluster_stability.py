@@ -110,7 +110,7 @@ def test_cdnow_names_and_actions_hold(cdnow_transactions):
         members_recency = customers.loc[customers["cluster"] == number, "recency"].mean()
         assert name.startswith("Lapsed") == (members_recency > lapse.days), (name, members_recency, lapse)
         assert row["stability"] in ("highly stable", "stable", "doubtful", "do not use")
-        assert centre["jaccard"] == pytest.approx(centre["jaccard"])  # a number, not NaN
+        assert 0 <= centre["jaccard"] <= 1                             # a number, not NaN
     # the biggest fact of CDNOW is said: independent count of customers beyond 3 typical gaps
     rep = customers[customers["frequency"] > 1]
     gap = np.median((rep["last_purchase"] - rep["first_purchase"]).dt.days / (rep["frequency"] - 1))

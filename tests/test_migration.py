@@ -36,6 +36,7 @@ def test_revenue_at_stake_and_after_by_hand():
     assert c.loc["e", "status"] == "new" and pd.isna(c.loc["e", "segment_before"])
     assert m.matrix.loc["new"].sum() == 1 and m.matrix["gone"].sum() == 0
     assert m.revenue.to_numpy().sum() == pytest.approx(380.0)
+    assert m.shares.loc["new"].sum() == pytest.approx(1.0) and m.shares.loc["Lost"].sum() == 0.0   # an empty row
     assert m.revenue_after.to_numpy().sum() == pytest.approx(530.0)
 
 

@@ -22,9 +22,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import RfmError
-from .rfm import Lines, classify_lines, clean, cut_at_as_of, parse_lines, _check_separators
-from .columns import resolve_columns
-from .quality import QualityReport
+from .rfm import cut_at_as_of, prepare_lines
 
 TIME_UNITS = {"day": 1.0, "week": 7.0}
 SUMMARY_COLUMNS = ["x", "t_x", "T", "repeat_spend", "repeat_days", "no_repeat"]
@@ -37,14 +35,9 @@ def clv_summary_from_frame(frame: pd.DataFrame, *, as_of: pd.Timestamp | None = 
     """The per-customer summary of the CLV models from transactions (see the module for the columns)."""
     if time_unit not in TIME_UNITS:
         raise RfmError(f"time_unit must be 'day' or 'week', not {time_unit!r}.")
-    _check_separators(decimal, thousands)
-    cols = resolve_columns(frame.columns, customer, date, amount, order)
-    report = QualityReport()
-    lines = parse_lines(frame, cols, report, first_row=first_row, decimal=decimal, thousands=thousands,
-                        dayfirst=dayfirst, date_system=date_system)
-    rows = clean(lines, report, first_row=first_row)
-    cancel, amounts = classify_lines(lines)
-    days = lines.dates.astype("datetime64[D]").astype(np.int64)
+    p = prepare_lines(frame, customer=customer, date=date, amount=amount, order=order, decimal=decimal,
+                      thousands=thousands, dayfirst=dayfirst, date_system=date_system, first_row=first_row)
+    lines, rows, cancel, amounts, days, report, cols = p.lines, p.rows, p.cancel, p.amounts, p.days, p.report, p.cols
     as_of_day, stamp = cut_at_as_of(days, rows, cancel, amounts, as_of, report)
     if as_of is None:   # the literature's T runs to the last day of the period, not the day after
         as_of_day -= 1

@@ -92,6 +92,12 @@ class Migration:
     window: int | None
     clusters: "ClusterMatch | None" = None
 
+    @property
+    def shares(self) -> pd.DataFrame:
+        """The matrix as shares of each earlier segment (rows sum to 1; an empty row stays 0)."""
+        totals = self.matrix.sum(axis=1)
+        return self.matrix.div(totals.where(totals > 0), axis=0).fillna(0.0)
+
 
 def check_dates(before: pd.Timestamp | None, after: pd.Timestamp | None) -> None:
     """``before`` and ``after`` are both given and ``after`` is later."""

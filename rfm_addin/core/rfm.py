@@ -272,6 +272,42 @@ def _check_separators(decimal: str, thousands: str | None) -> None:
         raise RfmError(f"thousands must be one of ',', '.', ' ', \"'\" and differ from decimal, not {thousands!r}.")
 
 
+@dataclass
+class Prepared:
+    """The transactions through the stages before any as-of date (:func:`prepare_lines`)."""
+
+    cols: ColumnMap
+    keep: dict
+    report: QualityReport
+    lines: Lines
+    rows: np.ndarray
+    cancel: np.ndarray
+    amounts: np.ndarray
+    days: np.ndarray
+
+
+def prepare_lines(frame: pd.DataFrame, *, customer: str | None = None, date: str | None = None,
+                  amount: str | None = None, order: str | None = None, keep: Iterable[str] | str | None = None,
+                  decimal: str = ".", thousands: str | None = None, dayfirst: bool | None = None,
+                  date_system: int = 1900, first_row: int = 2) -> Prepared:
+    """Columns resolved and the stages that do not depend on the as-of date run once:
+    :func:`parse_lines`, :func:`clean` and :func:`classify_lines` (the quality report counts
+    what they did). Every reader of transactions in pandas starts here."""
+    _check_separators(decimal, thousands)
+    cols = resolve_columns(frame.columns, customer, date, amount, order)
+    keep_cols = resolve_keep(keep, list(frame.columns), cols.used)
+    report = QualityReport()
+    report.add("rows_read", "Rows read", len(frame), "rows", "", always=True)
+    if len(frame) == 0:
+        raise RfmError("The data has a header but no rows of transactions.")
+    lines = parse_lines(frame, cols, report, first_row=first_row, decimal=decimal, thousands=thousands,
+                        dayfirst=dayfirst, date_system=date_system)
+    rows = clean(lines, report, first_row=first_row)
+    cancel, amounts = classify_lines(lines)
+    days = lines.dates.astype("datetime64[D]").astype(np.int64)
+    return Prepared(cols, keep_cols, report, lines, rows, cancel, amounts, days)
+
+
 def rfm_from_frame(
     frame: pd.DataFrame,
     *,
@@ -296,24 +332,15 @@ def rfm_from_frame(
     :func:`clean`, :func:`classify_lines`, :func:`cut_at_as_of`, :func:`aggregate`,
     :func:`finish`.
     """
-    _check_separators(decimal, thousands)
-    cols = resolve_columns(frame.columns, customer, date, amount, order)
-    keep_cols = resolve_keep(keep, list(frame.columns), cols.used)
-    report = QualityReport()
-    report.add("rows_read", "Rows read", len(frame), "rows", "", always=True)
-    if len(frame) == 0:
-        raise RfmError("The data has a header but no rows of transactions.")
-
-    lines = parse_lines(frame, cols, report, first_row=first_row, decimal=decimal, thousands=thousands,
-                        dayfirst=dayfirst, date_system=date_system)
-    rows = clean(lines, report, first_row=first_row)
-    cancel, amounts = classify_lines(lines)
-    days = lines.dates.astype("datetime64[D]").astype(np.int64)
+    p = prepare_lines(frame, customer=customer, date=date, amount=amount, order=order, keep=keep, decimal=decimal,
+                      thousands=thousands, dayfirst=dayfirst, date_system=date_system, first_row=first_row)
+    lines, rows, cancel, amounts, days, report = p.lines, p.rows, p.cancel, p.amounts, p.days, p.report
     as_of_day, as_of_stamp = cut_at_as_of(days, rows, cancel, amounts, as_of, report)
     table = aggregate(rows, cancel, lines.cust_codes, lines.cust_ids, days, amounts, lines.order_codes, as_of_day,
                       report)
-    if keep_cols:
-        table = _attach_kept(table, lines.frame, keep_cols, rows, lines.cust_codes, lines.cust_ids)
+    if p.keep:
+        table = _attach_kept(table, lines.frame, p.keep, rows, lines.cust_codes, lines.cust_ids)
+    cols = p.cols
     return finish(table, report, as_of_stamp, cols, int(rows.sum()), float(amounts[rows].sum()))
 
 
@@ -339,17 +366,9 @@ def snapshots_from_frame(
     :func:`finish` run per date, each on its own copy of the quality report. A date before
     every purchase gives None (no customer yet) instead of an error.
     """
-    _check_separators(decimal, thousands)
-    cols = resolve_columns(frame.columns, customer, date, amount, order)
-    report = QualityReport()
-    report.add("rows_read", "Rows read", len(frame), "rows", "", always=True)
-    if len(frame) == 0:
-        raise RfmError("The data has a header but no rows of transactions.")
-    lines = parse_lines(frame, cols, report, first_row=first_row, decimal=decimal, thousands=thousands,
-                        dayfirst=dayfirst, date_system=date_system)
-    rows = clean(lines, report, first_row=first_row)
-    cancel, amounts = classify_lines(lines)
-    days = lines.dates.astype("datetime64[D]").astype(np.int64)
+    p = prepare_lines(frame, customer=customer, date=date, amount=amount, order=order, decimal=decimal,
+                      thousands=thousands, dayfirst=dayfirst, date_system=date_system, first_row=first_row)
+    lines, rows, cancel, amounts, days, report, cols = p.lines, p.rows, p.cancel, p.amounts, p.days, p.report, p.cols
     out: list[RfmResult | None] = []
     for as_of in as_ofs:
         own = QualityReport(lines=[dict(line) for line in report.lines], counts=dict(report.counts))
@@ -364,10 +383,6 @@ def snapshots_from_frame(
     return out
 
 
-#: Above this many (customer, date) cells, :func:`cumulative_tables` aggregates date by date instead.
-CUMULATIVE_CELLS = 50_000_000
-
-
 def cumulative_tables(frame: pd.DataFrame, as_ofs, **options) -> list[pd.DataFrame | None]:
     """The customer tables of :func:`snapshots_from_frame` at many dates, in one aggregation.
 
@@ -378,18 +393,11 @@ def cumulative_tables(frame: pd.DataFrame, as_ofs, **options) -> list[pd.DataFra
     can follow the data without reading it twice. Returns the
     tables only (``recency``, ``frequency``, ``monetary``, ``first_purchase``,
     ``last_purchase``, ``avg_order_value``, indexed by customer id, sorted), None for a date
-    before every purchase. ``options`` are those of :func:`snapshots_from_frame`.
+    before every purchase. ``options`` are those of :func:`prepare_lines`. Memory grows with
+    customers x dates (8 bytes a cell for each of five measures).
     """
-    customer, date, amount, order = (options.pop(k, None) for k in ("customer", "date", "amount", "order"))
-    cols = resolve_columns(frame.columns, customer, date, amount, order)
-    _check_separators(options.get("decimal", "."), options.get("thousands"))
-    report = QualityReport()
-    lines = parse_lines(frame, cols, report, first_row=options.get("first_row", 2), decimal=options.get("decimal", "."),
-                        thousands=options.get("thousands"), dayfirst=options.get("dayfirst"),
-                        date_system=options.get("date_system", 1900))
-    rows = clean(lines, report, first_row=options.get("first_row", 2))
-    cancel, amounts = classify_lines(lines)
-    days = lines.dates.astype("datetime64[D]").astype(np.int64)
+    p = prepare_lines(frame, **options)
+    lines, rows, cancel, amounts, days, cols = p.lines, p.rows, p.cancel, p.amounts, p.days, p.cols
     if callable(as_ofs):
         purchases = days[rows & ~cancel]
         if not len(purchases):

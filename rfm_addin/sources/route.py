@@ -18,6 +18,27 @@ from . import engine_rfm, is_engine_source, typed_csv_reading
 from .files import read_transactions
 
 
+def goes_to_engine(transactions: Any, table: str | None = None, query: str | None = None, *, decimal: str = ".",
+                   thousands: str | None = None, dayfirst: bool | None = None) -> bool:
+    """Whether an engine aggregates ``transactions`` (the rest is read by pandas)."""
+    return not isinstance(transactions, pd.DataFrame) and is_engine_source(
+        transactions, table, query, csv_as_typed=typed_csv_reading(decimal, thousands, dayfirst))
+
+
+def pandas_input(transactions: Any, *, table: str | None = None, query: str | None = None, first_row: int = 2,
+                 date_system: int = 1900) -> tuple[pd.DataFrame, int, int]:
+    """A source pandas reads, as (frame, first row, date system): a DataFrame, or a file read by
+    :func:`.files.read_transactions` (with its own row numbering and date system)."""
+    if isinstance(transactions, pd.DataFrame):
+        if table is not None or query is not None:
+            raise RfmError("table= and query= go with a connection URL or name, not with a DataFrame.")
+        return transactions, first_row, date_system
+    if not isinstance(transactions, (str, os.PathLike)):
+        raise RfmError(f"transactions must be a pandas DataFrame or a file path, not {type(transactions).__name__}.")
+    read = read_transactions(transactions)
+    return read.frame, read.first_row, read.date_system
+
+
 def compute_rfm(
     transactions: Any,
     *,
@@ -41,20 +62,13 @@ def compute_rfm(
     ``progress`` (a callable taking a short text) hears how long an engine has been working.
     """
     stated_as_of = parse_as_of(as_of, dayfirst)
-    if not isinstance(transactions, pd.DataFrame):
-        if is_engine_source(transactions, table, query,
-                            csv_as_typed=typed_csv_reading(decimal, thousands, dayfirst)):
-            result = engine_rfm(transactions, customer, date, amount, order, stated_as_of, keep, table=table,
-                                query=query, progress=progress)
-            if result is not None:
-                return result
-        if not isinstance(transactions, (str, os.PathLike)):
-            raise RfmError("transactions must be a pandas DataFrame or a file path, not "
-                           f"{type(transactions).__name__}.")
-        read = read_transactions(transactions)
-        transactions, first_row, date_system = read.frame, read.first_row, read.date_system
-    elif table is not None or query is not None:
-        raise RfmError("table= and query= go with a connection URL or name, not with a DataFrame.")
+    if goes_to_engine(transactions, table, query, decimal=decimal, thousands=thousands, dayfirst=dayfirst):
+        result = engine_rfm(transactions, customer, date, amount, order, stated_as_of, keep, table=table,
+                            query=query, progress=progress)
+        if result is not None:
+            return result
+    transactions, first_row, date_system = pandas_input(transactions, table=table, query=query, first_row=first_row,
+                                                        date_system=date_system)
     return rfm_from_frame(transactions, customer=customer, date=date, amount=amount, order=order, as_of=stated_as_of,
                           keep=keep, decimal=decimal, thousands=thousands, dayfirst=dayfirst,
                           date_system=date_system, first_row=first_row)
@@ -83,25 +97,19 @@ def compute_snapshots(
     (:func:`rfm_addin.core.rfm.snapshots_from_frame`); an engine source aggregates once per date.
     """
     dates = [parse_as_of(d, dayfirst) for d in as_ofs]
-    if not isinstance(transactions, pd.DataFrame):
-        if is_engine_source(transactions, table, query, csv_as_typed=typed_csv_reading(decimal, thousands, dayfirst)):
-            out: list[RfmResult | None] = []
-            for d in dates:
-                try:
-                    out.append(compute_rfm(transactions, customer=customer, date=date, amount=amount, order=order,
-                                           as_of=d, table=table, query=query, progress=progress))
-                except RfmError as exc:
-                    if "No purchases were found on or before the as-of date" not in str(exc):
-                        raise
-                    out.append(None)
-            return out
-        if not isinstance(transactions, (str, os.PathLike)):
-            raise RfmError("transactions must be a pandas DataFrame or a file path, not "
-                           f"{type(transactions).__name__}.")
-        read = read_transactions(transactions)
-        transactions, first_row, date_system = read.frame, read.first_row, read.date_system
-    elif table is not None or query is not None:
-        raise RfmError("table= and query= go with a connection URL or name, not with a DataFrame.")
+    if goes_to_engine(transactions, table, query, decimal=decimal, thousands=thousands, dayfirst=dayfirst):
+        out: list[RfmResult | None] = []
+        for d in dates:
+            try:
+                out.append(compute_rfm(transactions, customer=customer, date=date, amount=amount, order=order,
+                                       as_of=d, table=table, query=query, progress=progress))
+            except RfmError as exc:
+                if "No purchases were found on or before the as-of date" not in str(exc):
+                    raise
+                out.append(None)
+        return out
+    transactions, first_row, date_system = pandas_input(transactions, table=table, query=query, first_row=first_row,
+                                                        date_system=date_system)
     return snapshots_from_frame(transactions, dates, customer=customer, date=date, amount=amount, order=order,
                                 decimal=decimal, thousands=thousands, dayfirst=dayfirst, date_system=date_system,
                                 first_row=first_row)
@@ -114,23 +122,18 @@ def compute_tables(transactions: Any, as_ofs, **options: Any) -> tuple[list[pd.D
     may be a function of the first and last purchase days that returns the dates.
     ``options`` are those of :func:`compute_snapshots`."""
     table, query = options.get("table"), options.get("query")
-    if not isinstance(transactions, pd.DataFrame):
-        csv_as_typed = typed_csv_reading(options.get("decimal", "."), options.get("thousands"), options.get("dayfirst"))
-        if is_engine_source(transactions, table, query, csv_as_typed=csv_as_typed):
-            if callable(as_ofs):
-                whole = compute_rfm(transactions, **{k: v for k, v in options.items() if k != "progress"})
-                as_ofs = as_ofs(pd.Timestamp(whole.table["first_purchase"].min()),
-                                pd.Timestamp(whole.table["last_purchase"].max()))
-            snaps = compute_snapshots(transactions, list(as_ofs), **options)
-            return [None if s is None else s.table for s in snaps], list(as_ofs)
-        if not isinstance(transactions, (str, os.PathLike)):
-            raise RfmError("transactions must be a pandas DataFrame or a file path, not "
-                           f"{type(transactions).__name__}.")
-        read = read_transactions(transactions)
-        transactions = read.frame
-        options = {**options, "first_row": read.first_row, "date_system": read.date_system}
-    elif table is not None or query is not None:
-        raise RfmError("table= and query= go with a connection URL or name, not with a DataFrame.")
+    if goes_to_engine(transactions, table, query, decimal=options.get("decimal", "."),
+                      thousands=options.get("thousands"), dayfirst=options.get("dayfirst")):
+        if callable(as_ofs):
+            whole = compute_rfm(transactions, **{k: v for k, v in options.items() if k != "progress"})
+            as_ofs = as_ofs(pd.Timestamp(whole.table["first_purchase"].min()),
+                            pd.Timestamp(whole.table["last_purchase"].max()))
+        snaps = compute_snapshots(transactions, list(as_ofs), **options)
+        return [None if s is None else s.table for s in snaps], list(as_ofs)
+    transactions, first_row, date_system = pandas_input(transactions, table=table, query=query,
+                                                        first_row=options.get("first_row", 2),
+                                                        date_system=options.get("date_system", 1900))
+    options = {**options, "first_row": first_row, "date_system": date_system}
     keep = {k: options[k] for k in ("customer", "date", "amount", "order", "decimal", "thousands", "dayfirst",
                                     "date_system", "first_row") if k in options}
     return cumulative_tables(transactions, as_ofs, **keep)
@@ -140,12 +143,7 @@ def frame_of(transactions: Any, *, what: str, first_row: int = 2, date_system: i
              table: str | None = None, query: str | None = None) -> tuple[pd.DataFrame, int, int]:
     """A source that pandas reads, as (frame, first row, date system); an engine source is an error
     naming ``what`` needs pandas (a DataFrame, or a CSV/XLSX file)."""
-    if isinstance(transactions, pd.DataFrame):
-        if table is not None or query is not None:
-            raise RfmError("table= and query= go with a connection URL or name, not with a DataFrame.")
-        return transactions, first_row, date_system
-    if isinstance(transactions, (str, os.PathLike)) and not is_engine_source(transactions, table, query):
-        read = read_transactions(transactions)
-        return read.frame, read.first_row, read.date_system
-    raise RfmError(f"{what} reads the transactions in pandas: give a DataFrame, or a CSV or XLSX file; database, "
-                   "Parquet and folder sources are not supported for it yet.")
+    if goes_to_engine(transactions, table, query):
+        raise RfmError(f"{what} reads the transactions in pandas: give a DataFrame, or a CSV or XLSX file; "
+                       "database, Parquet and folder sources are not supported for it yet.")
+    return pandas_input(transactions, table=table, query=query, first_row=first_row, date_system=date_system)

@@ -565,7 +565,7 @@ def migration_sheets(migration, findings: list[str]) -> list[SheetSpec]:
     from ..core.migration import notable_moves
 
     m = migration
-    shares = m.matrix.div(m.matrix.sum(axis=1).where(m.matrix.sum(axis=1) > 0), axis=0).fillna(0.0)
+    shares = m.shares
     counts = matrix_table("RFM_MigrationCounts", m.matrix, "int")
     share_table = matrix_table("RFM_MigrationShares", shares, "share")
     revenue = matrix_table("RFM_MigrationRevenue", m.revenue, "money")
