@@ -16,9 +16,11 @@ from .core import analysis as _core
 from .core.clustering import SILHOUETTE_SAMPLE
 from .core.errors import RfmError
 from .core.migration import History, Migration, history_of, migration_of
-from .core.rfm import parse_as_of
-from .core.clv import clv_summary_from_frame
-from .sources.route import compute_rfm, compute_snapshots, compute_tables, frame_of
+from .core.rfm import parse_as_of, rfm_from_prepared
+from .core.clv import clv_summary_from_frame, clv_summary_from_prepared, customer_values
+from .core.clv_check import ClvCheck, clv_check_from_prepared
+from .core.lapse import lapse_threshold
+from .sources.route import compute_rfm, compute_snapshots, compute_tables, frame_of, prepared_lines
 from .writers.xlsx import write_analysis
 
 
@@ -143,6 +145,11 @@ def analyze(
     progress: Callable[[str], None] | None = None,
     table: str | None = None,
     query: str | None = None,
+    clv: bool = False,
+    horizon_days: float = 365,
+    annual_discount: float = 0.1,
+    margin: float = 1.0,
+    churn_days: float | None = None,
 ) -> Analysis:
     """Run the full RFM analysis on transactions.
 
@@ -156,18 +163,42 @@ def analyze(
     or all identical), scores and segments are still computed and clustering is skipped
     with the reason in the insights; with an explicit ``k`` that is an error.
 
+    With ``clv=True`` (transactions pandas reads: a DataFrame, CSV or XLSX file), Pareto/NBD
+    and Gamma-Gamma are fitted on the same customers (:func:`clv_summary` with the same
+    ``as_of``), and the customer table gains ``expected_purchases`` (in ``horizon_days``),
+    ``churn_risk`` (the probability of no purchase in the next ``churn_days``; default the
+    lapse threshold, :func:`rfm_addin.lapse_threshold`), ``expected_spend``, ``clv`` (see
+    :func:`rfm_addin.clv` for ``annual_discount`` and ``margin``) and
+    ``spend_from_population``; the segment summary and the cluster profile gain
+    ``clv_total``, ``clv_mean``, ``clv_share`` and ``churn_risk_mean``.
+
     Returns
     -------
     Analysis
     """
     say = progress or (lambda text: None)
     say("Reading transactions")
-    base = compute_rfm(transactions, customer=customer, date=date, amount=amount, order=order, as_of=as_of,
-                       keep=keep, decimal=decimal, thousands=thousands, dayfirst=dayfirst, date_system=date_system,
-                       first_row=first_row, table=table, query=query, progress=say)
+    options = dict(customer=customer, date=date, amount=amount, order=order, keep=keep, decimal=decimal,
+                   thousands=thousands, dayfirst=dayfirst, date_system=date_system, first_row=first_row, table=table,
+                   query=query)
+    values = None
+    if clv:
+        stated = parse_as_of(as_of, dayfirst)
+        lines = prepared_lines(transactions, what="analyze(clv=True)", **options)
+        base = rfm_from_prepared(lines, stated)
+        say("Fitting the CLV models")
+        if churn_days is None:
+            lapse = lapse_threshold(base.table)
+            if lapse is None:
+                raise RfmError("CLV needs repeat customers; none of these customers bought twice.")
+            churn_days = lapse.days
+        values = customer_values(clv_summary_from_prepared(lines, stated), horizon_days=horizon_days,
+                                 annual_discount=annual_discount, margin=margin, churn_days=churn_days)
+    else:
+        base = compute_rfm(transactions, as_of=as_of, **options, progress=say)
     return _core.analyze_result(base, bins=bins, method=method, weights=weights, rules=rules, k=k, k_range=k_range,
                                 random_state=random_state, sample_size=sample_size, progress=say,
-                                result_type=Analysis)
+                                result_type=Analysis, values=values)
 
 
 def migration(
@@ -352,3 +383,50 @@ def clv_summary(
     return clv_summary_from_frame(frame, as_of=parse_as_of(as_of, dayfirst), time_unit=time_unit, customer=customer,
                                   date=date, amount=amount, order=order, decimal=decimal, thousands=thousands,
                                   dayfirst=dayfirst, date_system=date_system, first_row=first_row)
+
+
+def clv_check(
+    transactions: Any,
+    *,
+    calibration_end: object,
+    holdout_end: object = None,
+    time_unit: str = "week",
+    customer: str | None = None,
+    date: str | None = None,
+    amount: str | None = None,
+    order: str | None = None,
+    decimal: str = ".",
+    thousands: str | None = None,
+    dayfirst: bool | None = None,
+    date_system: int = 1900,
+    first_row: int = 2,
+) -> ClvCheck:
+    """Check the CLV models on a holdout: fit on the transactions up to ``calibration_end``,
+    compare with what the same customers did up to ``holdout_end``.
+
+    Parameters
+    ----------
+    transactions
+        A DataFrame, or a CSV or XLSX file.
+    calibration_end : date-like
+        The last day the models learn from (inclusive).
+    holdout_end : date-like, optional
+        The last day of the holdout (inclusive); default the last transaction's day.
+    time_unit : {"week", "day"}
+        The models' time unit.
+    customer, date, amount, order, decimal, thousands, dayfirst, date_system, first_row
+        As for :func:`rfm_table`.
+
+    Returns
+    -------
+    ClvCheck
+        Aggregate and per-customer errors of BG/NBD and Pareto/NBD, the calibration by
+        decile, churn ROC and PR AUC against recency alone, and the share of holdout revenue
+        captured by the top 10% by predicted value and by RFM score
+        (:class:`rfm_addin.core.clv_check.ClvCheck`).
+    """
+    lines = prepared_lines(transactions, what="clv_check", customer=customer, date=date, amount=amount, order=order,
+                           decimal=decimal, thousands=thousands, dayfirst=dayfirst, date_system=date_system,
+                           first_row=first_row)
+    return clv_check_from_prepared(lines, calibration_end=parse_as_of(calibration_end, dayfirst),
+                                   holdout_end=parse_as_of(holdout_end, dayfirst), time_unit=time_unit)

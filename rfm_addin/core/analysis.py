@@ -13,11 +13,13 @@ from typing import Callable, Iterable
 import numpy as np
 import pandas as pd
 
+from .clv import CustomerValues, value_by
 from .clustering import K_SELECTION_COLUMNS, SILHOUETTE_SAMPLE, ClusterResult, TooFewCustomers, cluster
 from .describe import nouns_for
 from .insights import build_insights
 from .profiles import PROFILE_COLUMNS, profile
 from .ranges import segment_ranges
+from .value_findings import value_findings
 from .rfm import RfmResult
 from .scoring import score, thresholds
 from .segments import rules_used, segment
@@ -53,6 +55,10 @@ class Analysis:
         The segment rules used.
     cluster_segments : DataFrame
         Per cluster, the share of its customers in each segment (:func:`segment_mix`).
+    values : CustomerValues or None
+        With ``clv=True``: the CLV models, their settings and notes; the customer table then
+        has :data:`~rfm_addin.core.clv.VALUE_COLUMNS` and the summaries
+        :data:`~rfm_addin.core.clv.GROUP_VALUE_COLUMNS`.
     """
 
     customers: pd.DataFrame
@@ -66,6 +72,7 @@ class Analysis:
     parameters: dict = field(default_factory=dict)
     rules: pd.DataFrame = field(default_factory=pd.DataFrame)
     cluster_segments: pd.DataFrame = field(default_factory=pd.DataFrame)
+    values: CustomerValues | None = None
 
 
 #: The columns of a cluster profile besides :data:`PROFILE_COLUMNS`.
@@ -125,6 +132,7 @@ def analyze_result(
     sample_size: int = SILHOUETTE_SAMPLE,
     progress: Callable[[str], None] | None = None,
     result_type: type[Analysis] | None = None,
+    values: CustomerValues | None = None,
 ) -> Analysis:
     """The analysis of a customer table: score -> segment -> cluster -> profiles -> insights.
 
@@ -136,6 +144,9 @@ def analyze_result(
     When ``k`` is None and there are too few distinct customers to cluster (one customer,
     or all identical), scores and segments are still computed and clustering is skipped
     with the reason in the insights; with an explicit ``k`` that is an error.
+
+    ``values`` (:func:`rfm_addin.core.clv.customer_values` on the same customers) adds CLV
+    and churn risk to the customers, per-group value to the summaries, and value findings.
     """
     say = progress or (lambda text: None)
     table = base.table
@@ -151,6 +162,8 @@ def analyze_result(
             raise
         clusters = _no_clusters(table, str(exc))
     customers = segmented.assign(cluster=clusters.labels, cluster_name=clusters.named_labels)
+    if values is not None:
+        customers = customers.join(values.table.reindex(customers.index))
     say("Profiling segments and clusters")
     rule_table = rules_used(rules)
     score_thresholds = thresholds(table, bins=bins, method=method, frequency_basis=base.frequency_basis)
@@ -159,9 +172,17 @@ def analyze_result(
     texts = rule_table.drop_duplicates("segment").set_index("segment")[["description", "action"]]
     summary = summary.join(texts, how="left")
     cluster_profile = cluster_table(customers, clusters)
+    if values is not None:
+        summary = summary.join(value_by(customers, customers["segment"]))
+        if clusters.k:
+            labelled = customers.loc[customers["cluster"].notna()]
+            by_cluster = value_by(labelled, labelled["cluster"].astype("int64"))
+            cluster_profile = cluster_profile.join(by_cluster.rename_axis("cluster"))
     insights = build_insights(customers, summary, cluster_profile, clusters, as_of=base.as_of,
                               frequency_basis=base.frequency_basis, rules=rule_table, thresholds=score_thresholds,
                               bins=bins)
+    if values is not None:
+        insights += value_findings(customers, summary, values)
     parameters = {
         "as_of": base.as_of, "customer": base.columns.customer, "date": base.columns.date,
         "amount": base.columns.amount or f"{base.columns.quantity} x {base.columns.price}",
@@ -169,7 +190,17 @@ def analyze_result(
         "weights": tuple(weights), "k": clusters.k, "k_range": f"{min(k_range)}..{max(k_range)}",
         "random_state": random_state,
     }
+    quality = base.quality
+    if values is not None:
+        quality = quality.copy()
+        quality.add("clv_spend_left_out", "Repeat customers with a net repeat spend of zero or less", values.left_out,
+                    "customers", "left out of the spend model (Gamma-Gamma); valued at the population mean spend")
+        parameters.update(clv_horizon_days=values.horizon_days, clv_annual_discount=values.annual_discount,
+                          clv_margin=values.margin, churn_days=values.churn_days,
+                          **{f"pareto_nbd_{k}": v for k, v in values.purchases.params.items()},
+                          **{f"gamma_gamma_{k}": v for k, v in values.spend.params.items()})
     return (result_type or Analysis)(customers=customers, thresholds=score_thresholds,
                     segment_summary=summary, cluster_profile=cluster_profile, k_selection=clusters.k_selection,
-                    quality=base.quality.to_frame(), insights=insights, as_of=base.as_of, parameters=parameters,
-                    rules=rule_table, cluster_segments=segment_mix(customers, rule_table))
+                    quality=quality.to_frame(), insights=insights, as_of=base.as_of, parameters=parameters,
+                    rules=rule_table, cluster_segments=segment_mix(customers, rule_table),
+                    values=values)

@@ -26,6 +26,10 @@ class QualityReport:
     lines: list[dict] = field(default_factory=list)
     counts: dict[str, float] = field(default_factory=dict)
 
+    def copy(self) -> "QualityReport":
+        """An independent copy (for results that share the stages before it)."""
+        return QualityReport(lines=[dict(line) for line in self.lines], counts=dict(self.counts))
+
     def add(self, key: str, check: str, count: float, unit: str, treatment: str,
             amount: float | None = None, always: bool = False) -> None:
         """Record one check; checks that found nothing are listed only when ``always``."""

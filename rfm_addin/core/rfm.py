@@ -334,7 +334,15 @@ def rfm_from_frame(
     """
     p = prepare_lines(frame, customer=customer, date=date, amount=amount, order=order, keep=keep, decimal=decimal,
                       thousands=thousands, dayfirst=dayfirst, date_system=date_system, first_row=first_row)
-    lines, rows, cancel, amounts, days, report = p.lines, p.rows, p.cancel, p.amounts, p.days, p.report
+    return rfm_from_prepared(p, as_of)
+
+
+def rfm_from_prepared(p: Prepared, as_of: pd.Timestamp | None) -> RfmResult:
+    """The customer table of :func:`rfm_from_frame` from lines already prepared
+    (:func:`prepare_lines`), which are not changed: several results can share one reading."""
+    lines, cancel, amounts, days = p.lines, p.cancel, p.amounts, p.days
+    rows = p.rows.copy()
+    report = p.report.copy()
     as_of_day, as_of_stamp = cut_at_as_of(days, rows, cancel, amounts, as_of, report)
     table = aggregate(rows, cancel, lines.cust_codes, lines.cust_ids, days, amounts, lines.order_codes, as_of_day,
                       report)
@@ -371,7 +379,7 @@ def snapshots_from_frame(
     lines, rows, cancel, amounts, days, report, cols = p.lines, p.rows, p.cancel, p.amounts, p.days, p.report, p.cols
     out: list[RfmResult | None] = []
     for as_of in as_ofs:
-        own = QualityReport(lines=[dict(line) for line in report.lines], counts=dict(report.counts))
+        own = report.copy()
         kept = rows.copy()
         as_of_day, stamp = cut_at_as_of(days, kept, cancel, amounts, as_of, own)
         if not (kept & ~cancel).any():

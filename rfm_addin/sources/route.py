@@ -13,7 +13,8 @@ from typing import Any, Callable, Iterable
 import pandas as pd
 
 from ..core.errors import RfmError
-from ..core.rfm import RfmResult, cumulative_tables, parse_as_of, rfm_from_frame, snapshots_from_frame
+from ..core.rfm import (Prepared, RfmResult, cumulative_tables, parse_as_of, prepare_lines, rfm_from_frame,
+                        snapshots_from_frame)
 from . import engine_rfm, is_engine_source, typed_csv_reading
 from .files import read_transactions
 
@@ -147,3 +148,17 @@ def frame_of(transactions: Any, *, what: str, first_row: int = 2, date_system: i
         raise RfmError(f"{what} reads the transactions in pandas: give a DataFrame, or a CSV or XLSX file; "
                        "database, Parquet and folder sources are not supported for it yet.")
     return pandas_input(transactions, table=table, query=query, first_row=first_row, date_system=date_system)
+
+
+def prepared_lines(transactions: Any, *, what: str, customer: str | None = None, date: str | None = None,
+                   amount: str | None = None, order: str | None = None, keep: Iterable[str] | str | None = None,
+                   decimal: str = ".", thousands: str | None = None, dayfirst: bool | None = None,
+                   date_system: int = 1900, first_row: int = 2, table: str | None = None,
+                   query: str | None = None) -> Prepared:
+    """The transactions read and cleaned once in pandas (:func:`rfm_addin.core.rfm.prepare_lines`),
+    for features that need the lines themselves (the CLV models); ``what`` names the feature in
+    the message when the source is an engine's."""
+    frame, first_row, date_system = frame_of(transactions, what=what, first_row=first_row, date_system=date_system,
+                                             table=table, query=query)
+    return prepare_lines(frame, customer=customer, date=date, amount=amount, order=order, keep=keep, decimal=decimal,
+                         thousands=thousands, dayfirst=dayfirst, date_system=date_system, first_row=first_row)
