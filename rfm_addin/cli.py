@@ -15,6 +15,7 @@ from typing import Sequence
 from ._version import __version__
 from .api import Analysis, analyze
 from .core.demo import demo_transactions
+from .core.clv import parse_horizon
 from .core.errors import RfmError
 from .sources.files import read_transactions
 from .writers.safe import StagedFiles, atomic_write, check_target, prepare_folder
@@ -131,6 +132,17 @@ def build_parser() -> argparse.ArgumentParser:
     _column_options(hist, keep=False)
     _scoring_options(hist, as_of=False)
 
+    check = sub.add_parser("clv-check", help="fit the CLV models on a calibration period and check them on the "
+                                             "period after it")
+    check.add_argument("input", help="transactions: a .csv, .xlsx or .xlsm file (read in pandas)")
+    check.add_argument("--calibration-end", required=True, metavar="DATE",
+                       help="last day the models learn from (YYYY-MM-DD, inclusive)")
+    check.add_argument("--holdout-end", default=None, metavar="DATE",
+                       help="last day of the holdout (default: the last transaction)")
+    check.add_argument("-o", "--output", help="workbook to write (default: INPUT_clv_check.xlsx beside the input)")
+    check.add_argument("-q", "--quiet", action="store_true", help="no progress and no summary")
+    _column_options(check, keep=False)
+
     share = sub.add_parser("share", help="write a macro-free, formula-free .xlsx copy of a results workbook")
     share.add_argument("input", help="workbook saved by Excel: .xlsx or .xlsm (only read)")
     share.add_argument("-o", "--output", help="the .xlsx to write (default: INPUT_share.xlsx beside the input)")
@@ -151,6 +163,22 @@ def _analysis_options(parser: argparse.ArgumentParser, with_columns: bool = True
     opts.add_argument("--export-segments", metavar="DIR",
                       help="also write one CSV per segment (customer id, kept columns, scores) into DIR")
     opts.add_argument("-q", "--quiet", action="store_true", help="no progress and no summary")
+    value = parser.add_argument_group("lifetime value (files pandas reads: CSV, XLSX)")
+    value.add_argument("--clv", action="store_true",
+                       help="add expected purchases, churn risk, expected spend and CLV (Pareto/NBD + Gamma-Gamma)")
+    value.add_argument("--horizon", type=_horizon, default=365.0, metavar="SPAN",
+                       help="future period valued: 12m, 52w, 365d or days (default 12m = 365 days)")
+    value.add_argument("--discount", type=float, default=0.1, help="yearly discount rate of CLV (default 0.1)")
+    value.add_argument("--margin", type=float, default=1.0, help="share of spend that is profit (default 1.0)")
+    value.add_argument("--churn-days", type=_horizon, default=None, metavar="SPAN",
+                       help="churn risk = no purchase within this span (default: the data's lapse threshold)")
+
+
+def _horizon(text: str) -> float:
+    try:
+        return parse_horizon(text)
+    except RfmError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
 def _scoring_options(parser: argparse.ArgumentParser, as_of: bool) -> None:
@@ -191,7 +219,8 @@ def _run_analysis(data, args, first_row: int = 2, date_system: int = 1900, **sou
         keep=getattr(args, "keep", None), bins=args.bins, method=args.method, weights=args.weights, k=args.k,
         k_range=args.k_range, random_state=args.seed, decimal=getattr(args, "decimal", "."),
         thousands=getattr(args, "thousands", None), dayfirst=getattr(args, "dayfirst", None),
-        date_system=date_system, first_row=first_row, progress=_progress(args.quiet),
+        date_system=date_system, first_row=first_row, progress=_progress(args.quiet), clv=args.clv,
+        horizon_days=args.horizon, annual_discount=args.discount, margin=args.margin, churn_days=args.churn_days,
         **source,
     )
 
@@ -258,7 +287,9 @@ def _cmd_analyze(args) -> None:
     if (args.table is not None or args.query is not None) and args.db is None:
         raise RfmError("--table and --query go with --db.")
     typed = typed_csv_reading(args.decimal, args.thousands, args.dayfirst)
-    if args.db is not None or (args.sheet is None and is_engine_source(args.input, csv_as_typed=typed)):
+    in_pandas = args.clv and args.db is None and Path(args.input).is_file()   # CLV reads the lines in pandas
+    if args.db is not None or (args.sheet is None and not in_pandas
+                               and is_engine_source(args.input, csv_as_typed=typed)):
         _cmd_analyze_engine(args)
         return
     source = read_transactions(args.input, sheet=args.sheet)
@@ -346,6 +377,29 @@ def _cmd_history(args) -> None:
               f"{result.dates[-1]:%Y-%m-%d}, {len(result.customers):,} customers at the last.")
 
 
+def _cmd_clv_check(args) -> None:
+    from .api import clv_check
+    from .core.value_findings import check_findings
+    from .writers.xlsx import write_clv_check
+
+    output = args.output or str(Path(args.input).with_name(Path(args.input).stem + "_clv_check.xlsx"))
+    check_target(output, (args.input,))
+    say = _progress(args.quiet)
+    if say:
+        say("Reading transactions and fitting the models")
+    source = read_transactions(args.input, sheet=args.sheet)
+    result = clv_check(source.frame, calibration_end=args.calibration_end, holdout_end=args.holdout_end,
+                       customer=args.customer, date=args.date, amount=args.amount, order=args.order,
+                       decimal=args.decimal, thousands=args.thousands, dayfirst=args.dayfirst,
+                       date_system=source.date_system, first_row=source.first_row)
+    written = write_clv_check(result, output, (args.input,))
+    if say:
+        sys.stderr.write("\r\033[K")
+    if not args.quiet:
+        print(f"Wrote {written}")
+        print("\n".join(f"- {line}" for line in check_findings(result)))
+
+
 def _cmd_share(args) -> None:
     from .writers.share_copy import share_copy
 
@@ -362,7 +416,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         {"analyze": _cmd_analyze, "demo": _cmd_demo, "template": _cmd_template,
          "excel-setup": _cmd_excel_setup, "migration": _cmd_migration, "history": _cmd_history,
-         "share": _cmd_share}[args.command](args)
+         "share": _cmd_share, "clv-check": _cmd_clv_check}[args.command](args)
     except RfmError as exc:
         if sys.stderr.isatty():
             sys.stderr.write("\r\033[K")

@@ -4,7 +4,8 @@
 validator plants known defects first and fails unless it catches each.
 
 Kinds: the workbook template (as committed and as ``excel-setup`` writes it), the CLI's
-results workbook and its share copy.
+results workbook (with and without CLV) and its share copy, the migration, history and CLV
+check workbooks.
 """
 from __future__ import annotations
 
@@ -41,8 +42,12 @@ def test_every_written_workbook_is_valid(tmp_path):
         "--window", "180", "-o", str(moved), "-q")
     over_time = tmp_path / "history.xlsx"
     cli("history", str(demo / "demo_transactions.csv"), "--every", "quarter", "-o", str(over_time), "-q")
+    valued = tmp_path / "valued.xlsx"
+    cli("analyze", str(demo / "demo_transactions.csv"), "--clv", "-o", str(valued), "-q")
+    checked = tmp_path / "check.xlsx"
+    cli("clv-check", str(demo / "demo_transactions.csv"), "--calibration-end", "2025-06-30", "-o", str(checked), "-q")
     files = [ROOT / "workbook_template.xlsm", tmp_path / "excel" / "RFM workbook.xlsm", results, share, moved,
-             over_time]
+             over_time, valued, checked]
     assert all(f.is_file() for f in files)
     done = subprocess.run([sys.executable, str(VALIDATOR), *map(str, files)], capture_output=True, text=True)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]

@@ -612,3 +612,20 @@ def value_by(customers: pd.DataFrame, groups: pd.Series) -> pd.DataFrame:
     return pd.DataFrame({"clv_total": sums, "clv_mean": grouped["clv"].mean(),
                          "clv_share": sums / total if total > 0 else np.nan,
                          "churn_risk_mean": grouped["churn_risk"].mean()})
+
+
+def parse_horizon(text: object) -> float:
+    """A horizon in days from ``12m`` (months of 365.25 / 12 days), ``52w``, ``365d`` or a number of days."""
+    import re
+
+    if isinstance(text, (int, float, np.integer, np.floating)) and not isinstance(text, bool):
+        days = float(text)
+    else:
+        match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([mwd]?)\s*", str(text).lower())
+        if not match:
+            raise RfmError(f"A horizon is a number of days or a count with m, w or d (12m, 52w, 365d), not {text!r}.")
+        number, unit = float(match.group(1)), match.group(2) or "d"
+        days = number * {"m": MONTH_DAYS, "w": 7.0, "d": 1.0}[unit]
+    if not (np.isfinite(days) and days > 0):
+        raise RfmError(f"A horizon must be more than zero days, not {text!r}.")
+    return days

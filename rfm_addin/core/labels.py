@@ -81,12 +81,34 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "before": ("Before", "decimal"),
     "after": ("After", "decimal"),
     "text": ("Change", "text"),
+    "expected_purchases": ("Expected purchases", "decimal"),
+    "churn_risk": ("Churn risk", "share"),
+    "expected_spend": ("Expected spend", "money"),
+    "clv": ("CLV", "money"),
+    "spend_from_population": ("Spend from population mean", "general"),
+    "clv_total": ("Future value (CLV)", "money"),
+    "clv_mean": ("Mean CLV", "money"),
+    "clv_share": ("Share of future value", "share"),
+    "churn_risk_mean": ("Mean churn risk", "share"),
+    "model": ("Model", "text"),
+    "predicted": ("Predicted", "decimal"),
+    "actual": ("Actual", "decimal"),
+    "error_pct": ("Error (%)", "decimal"),
+    "decile": ("Decile", "int"),
+    "predicted_mean": ("Predicted per customer", "decimal"),
+    "actual_mean": ("Actual per customer", "decimal"),
+    "roc_auc": ("ROC AUC", "decimal"),
+    "pr_auc": ("PR AUC", "decimal"),
+    "used": ("Used", "general"),
+    "ranking": ("Ranking", "text"),
+    "share": ("Share", "share"),
 }
 
 #: The result columns of a customer table (``Analysis.customers``), after the customer id.
 CUSTOMER_RESULT_COLUMNS = ("recency", "frequency", "monetary", "first_purchase", "last_purchase",
                            "avg_order_value", "r_score", "f_score", "m_score", "rfm_code", "rfm_score",
-                           "segment", "cluster", "cluster_name")
+                           "segment", "cluster", "cluster_name", "expected_purchases", "churn_risk",
+                           "expected_spend", "clv", "spend_from_population")
 
 
 def reserved_names(columns: tuple[str, ...] = CUSTOMER_RESULT_COLUMNS) -> set[str]:

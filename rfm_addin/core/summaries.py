@@ -154,3 +154,26 @@ def headline(customers: pd.DataFrame, as_of: pd.Timestamp, k: int = 0) -> pd.Dat
         "as_of": [pd.Timestamp(as_of)],
         "clusters": [int(k)],
     })
+
+
+def value_overview(table: pd.DataFrame) -> pd.DataFrame:
+    """Per group (a segment summary or cluster profile with the CLV columns), most future value
+    first: customers, past revenue and expected future value, their shares side by side (as the
+    CLV chart plots them), mean CLV and mean churn risk."""
+    columns = [c for c in ("cluster_name", "customers", "revenue", "clv_total", "revenue_share", "clv_share",
+                           "clv_mean", "churn_risk_mean") if c in table.columns]
+    return table.sort_values("clv_total", ascending=False, kind="stable")[columns]
+
+
+def value_model_table(values) -> pd.DataFrame:
+    """The settings and fitted parameters behind the customer values (a ``CustomerValues``), as
+    parameter / value rows."""
+    rows = [("Horizon (days)", values.horizon_days), ("Yearly discount rate", values.annual_discount),
+            ("Margin", values.margin), ("Churn horizon (days)", round(values.churn_days, 2)),
+            ("Purchase model", "Pareto/NBD (weeks)"),
+            *((f"Pareto/NBD {k}", v) for k, v in values.purchases.params.items()),
+            ("Pareto/NBD log-likelihood", values.purchases.log_likelihood),
+            ("Spend model", "Gamma-Gamma"), *((f"Gamma-Gamma {k}", v) for k, v in values.spend.params.items()),
+            ("Repeat customers left out of the spend model", values.left_out)]
+    rows += [("Note", note) for note in values.notes]
+    return pd.DataFrame(rows, columns=["parameter", "value"])

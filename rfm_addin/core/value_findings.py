@@ -51,3 +51,25 @@ def value_findings(customers: pd.DataFrame, segment_summary: pd.DataFrame, value
                      f"value; the most of it is in {worst} ({n_worst:,} customers, {percent(held.max())}).")
     found.extend(values.notes)
     return found
+
+
+def check_findings(check) -> list[str]:
+    """What a holdout check (:class:`rfm_addin.core.clv_check.ClvCheck`) shows, in words."""
+    weeks = check.horizon if check.time_unit == "week" else check.horizon / 7
+    aggregate = check.aggregate
+    found = [f"Fitted on {check.customers:,} customers' purchases up to {check.calibration_end:%Y-%m-%d}, checked on "
+             f"what they bought up to {check.holdout_end:%Y-%m-%d} ({weeks:,.1f} weeks): "
+             f"{aggregate['actual'].iloc[0]:,.0f} repeat purchases."]
+    found.append("; ".join(f"{row.model} predicted {row.predicted:,.1f} ({row.error_pct:+.1f}%)"
+                           for row in aggregate.itertuples()) + ".")
+    churn = check.churn.set_index("score")
+    model, baseline = churn.iloc[0], churn.iloc[1]
+    better = ("better than" if model["roc_auc"] > baseline["roc_auc"] + 0.01 else
+              "no better than" if model["roc_auc"] >= baseline["roc_auc"] - 0.01 else "worse than")
+    found.append(f"Churn risk tells who bought nothing in the holdout with a ROC AUC of {model['roc_auc']:.3f}, "
+                 f"{better} recency alone ({baseline['roc_auc']:.3f}); BG/NBD's 1 - P(alive) scores "
+                 f"{churn.iloc[2]['roc_auc']:.3f} (0.5 is chance), which is why it is not used.")
+    capture = check.capture_top10["share"]
+    found.append(f"The top 10% of customers by predicted value bought {percent(capture.iloc[0])} of the holdout "
+                 f"revenue; the top 10% by RFM score {percent(capture.iloc[1])}.")
+    return found

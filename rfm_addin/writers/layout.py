@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Iterable
 import numpy as np
 import pandas as pd
 
-from ..core import summaries
+from ..core import summaries, value_findings
 from ..core.columns import input_names
 from ..core.labels import COLUMNS, reserved_names  # COLUMNS re-exported: the labels of every known column
 
@@ -479,6 +479,37 @@ def pareto_sheet(analysis: "Analysis") -> SheetSpec:
     return spec
 
 
+#: What the CLV sheet says about how the values were computed.
+CLV_NOTE = ("Expected purchases and churn risk from one Pareto/NBD model, spend per purchase from Gamma-Gamma, both "
+            "fitted on these customers' own history. CLV: each month's expected purchases x expected spend x "
+            "margin, discounted to the as-of date. Churn risk: the probability of no purchase within the churn "
+            "horizon (by default the data's lapse threshold). Groups by future value, highest first.")
+
+
+def clv_sheet(analysis: "Analysis") -> SheetSpec:
+    """The "RFM CLV" sheet: per segment (and per cluster) past revenue against expected future
+    value, a bar chart of the two shares, and the models' settings and parameters."""
+    values = analysis.values
+    segments = table_spec("RFM_CLV", summaries.value_overview(analysis.segment_summary), index="segment")
+    segments.colour_by = "segment"
+    spec = SheetSpec("RFM CLV", f"Expected future value (next {value_findings.horizon_text(values.horizon_days)})",
+                     CLV_NOTE, [segments])
+    if len(analysis.cluster_profile) and "clv_total" in analysis.cluster_profile.columns:
+        spec.tables.append(table_spec("RFM_CLVClusters", summaries.value_overview(analysis.cluster_profile),
+                                      index="cluster"))
+    spec.tables.append(table_spec("RFM_CLVModel", summaries.value_model_table(values)))
+    overview = segments.frame
+    if len(overview):
+        spec.charts.append(ChartSpec(
+            name="RFM_Chart_CLV", kind="bar", title="Share of past revenue and of expected future value",
+            table="RFM_CLV", categories="segment",
+            series=[SeriesSpec("revenue_share", colour="#A6A6A6"), SeriesSpec("clv_share")],
+            anchor=_right_of(spec.tables), size=(720, 300), y_format="0%",
+            point_colours=[segment_colour(s) for s in overview["segment"]], reverse_categories=True,
+            data_labels=True))
+    return spec
+
+
 def analysis_sheets(analysis: "Analysis") -> list[SheetSpec]:
     """The result sheets of an analysis, in workbook order (the Summary first)."""
     customers = analysis.customers
@@ -507,6 +538,7 @@ def analysis_sheets(analysis: "Analysis") -> list[SheetSpec]:
         k_selection_sheet("RFM K Selection", "RFM_KSelection", analysis.k_selection,
                           "Choosing the number of clusters"),
         pareto_sheet(analysis),
+        *([clv_sheet(analysis)] if analysis.values is not None else []),
         SheetSpec("RFM Thresholds", "What each score means",
                   "The range of values behind every R, F and M score.",
                   [table_spec("RFM_Thresholds", analysis.thresholds)]),
@@ -633,3 +665,30 @@ def history_sheets(history) -> list[SheetSpec]:
                                     f"One row per customer at {h.dates[-1]:%Y-%m-%d}: the segment, the one before it, "
                                     "the first date of the current run and how many dates it has lasted.",
                                     [customers])])
+
+
+def clv_check_sheets(check) -> list[SheetSpec]:
+    """The "RFM CLV Check" sheet of a holdout check: findings, predicted against actual
+    purchases per model and per decile (with a column chart), churn scores and capture."""
+    findings = value_findings.check_findings(check)
+    deciles = check.calibration.rename(columns={"predicted": "predicted_mean", "actual": "actual_mean"})
+    spec = SheetSpec(
+        "RFM CLV Check", "Checking the CLV models on a holdout",
+        f"Models fitted on purchases up to {check.calibration_end:%Y-%m-%d}; compared with what the same customers did "
+        f"up to {check.holdout_end:%Y-%m-%d}. Deciles: customers in ten equal groups by Pareto/NBD expected "
+        "purchases, highest first, with the mean predicted and actual repeat purchases per customer.",
+        [table_spec("RFM_CLVCheckFindings", pd.DataFrame({"number": range(1, len(findings) + 1), "finding": findings})),
+         table_spec("RFM_CLVCheck", check.aggregate),
+         table_spec("RFM_CLVCheckDeciles", deciles),
+         table_spec("RFM_CLVCheckChurn", check.churn),
+         table_spec("RFM_CLVCheckCapture", check.capture_top10)], freeze=False)
+    spec.tables[0].fit_width = False
+    spec.tables[2].gap_before = 1
+    top = table_tops(spec)[2] - 1
+    spec.charts.append(ChartSpec(
+        name="RFM_Chart_CLVCheck", kind="column", title="Repeat purchases per customer in the holdout, by decile",
+        table="RFM_CLVCheckDeciles", categories="decile",
+        series=[SeriesSpec("predicted_mean", colour="#4E79A7"), SeriesSpec("actual_mean", colour="#F28E2B")],
+        anchor=(top, deciles.shape[1] + 1), x_title="Decile of predicted purchases (1 = highest)",
+        y_title="Purchases per customer", y_format="0.0"))
+    return checked([spec])
