@@ -11,7 +11,7 @@ The public API (names are a contract; the Excel layer and the CLI call only thes
     analysis.to_excel("rfm.xlsx")
 """
 from ._version import __version__
-from .api import Analysis, analyze, clv_check, clv_summary, history, migration, rfm_table
+from .api import Analysis, analyze, clv_check, clv_summary, clv_table, history, migration, rfm_table
 from .core.clv import ClvModel, clv, fit_clv
 from .core.clv_check import ClvCheck
 from .core.migration import History, Migration
@@ -30,5 +30,5 @@ __all__ = [
     "ColumnError", "DataError", "RfmError", "profile", "read_transactions", "rfm_table", "fit_binning",
     "score", "thresholds", "DEFAULT_SEGMENTS", "segment", "LapseThreshold", "lapse_threshold", "Binning",
     "RfmResult", "migration", "Migration", "history", "History", "clv_summary", "fit_clv", "ClvModel",
-    "clv", "clv_check", "ClvCheck",
+    "clv", "clv_check", "ClvCheck", "clv_table",
 ]

@@ -183,22 +183,84 @@ def analyze(
                    query=query)
     values = None
     if clv:
-        stated = parse_as_of(as_of, dayfirst)
         lines = prepared_lines(transactions, what="analyze(clv=True)", **options)
-        base = rfm_from_prepared(lines, stated)
-        say("Fitting the CLV models")
-        if churn_days is None:
-            lapse = lapse_threshold(base.table)
-            if lapse is None:
-                raise RfmError("CLV needs repeat customers; none of these customers bought twice.")
-            churn_days = lapse.days
-        values = customer_values(clv_summary_from_prepared(lines, stated), horizon_days=horizon_days,
-                                 annual_discount=annual_discount, margin=margin, churn_days=churn_days)
+        base, values = _valued(lines, parse_as_of(as_of, dayfirst), horizon_days=horizon_days,
+                               annual_discount=annual_discount, margin=margin, churn_days=churn_days, progress=say)
     else:
         base = compute_rfm(transactions, as_of=as_of, **options, progress=say)
     return _core.analyze_result(base, bins=bins, method=method, weights=weights, rules=rules, k=k, k_range=k_range,
                                 random_state=random_state, sample_size=sample_size, progress=say,
                                 result_type=Analysis, values=values)
+
+
+def _valued(lines, as_of: pd.Timestamp | None, *, horizon_days: float, annual_discount: float, margin: float,
+            churn_days: float | None, progress: Callable[[str], None] | None = None):
+    """The customer table and the customer values of prepared lines: the one place ``analyze``
+    and :func:`clv_table` compute them (churn horizon by default the lapse threshold)."""
+    base = rfm_from_prepared(lines, as_of)
+    if progress:
+        progress("Fitting the CLV models")
+    if churn_days is None:
+        lapse = lapse_threshold(base.table)
+        if lapse is None:
+            raise RfmError("CLV needs repeat customers; none of these customers bought twice.")
+        churn_days = lapse.days
+    values = customer_values(clv_summary_from_prepared(lines, as_of), horizon_days=horizon_days,
+                             annual_discount=annual_discount, margin=margin, churn_days=churn_days)
+    return base, values
+
+
+def clv_table(
+    transactions: Any,
+    *,
+    horizon_days: float = 365,
+    annual_discount: float = 0.1,
+    margin: float = 1.0,
+    churn_days: float | None = None,
+    as_of: object = None,
+    customer: str | None = None,
+    date: str | None = None,
+    amount: str | None = None,
+    order: str | None = None,
+    decimal: str = ".",
+    thousands: str | None = None,
+    dayfirst: bool | None = None,
+    date_system: int = 1900,
+    first_row: int = 2,
+) -> pd.DataFrame:
+    """Expected purchases, churn risk, expected spend and CLV per customer, from transactions.
+
+    The columns ``analyze(..., clv=True)`` adds to its customer table, by the same code:
+    Pareto/NBD and Gamma-Gamma fitted on these customers (see :func:`rfm_addin.clv`). The
+    worksheet functions ``RFM_CLV`` and ``RFM_CHURN`` call it.
+
+    Parameters
+    ----------
+    transactions
+        A DataFrame, or a CSV or XLSX file.
+    horizon_days, annual_discount, margin
+        As for :func:`rfm_addin.clv`.
+    churn_days : float, optional
+        Churn risk is the probability of no purchase within this many days; default the
+        lapse threshold (:func:`rfm_addin.lapse_threshold`).
+    as_of, customer, date, amount, order, decimal, thousands, dayfirst, date_system, first_row
+        As for :func:`rfm_table`.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by customer id (sorted as :func:`rfm_table`): ``expected_purchases``,
+        ``churn_risk``, ``expected_spend``, ``clv``, ``spend_from_population``;
+        ``attrs["churn_days"]`` and ``attrs["horizon_days"]``.
+    """
+    lines = prepared_lines(transactions, what="clv_table", customer=customer, date=date, amount=amount, order=order,
+                           decimal=decimal, thousands=thousands, dayfirst=dayfirst, date_system=date_system,
+                           first_row=first_row)
+    base, values = _valued(lines, parse_as_of(as_of, dayfirst), horizon_days=horizon_days,
+                           annual_discount=annual_discount, margin=margin, churn_days=churn_days)
+    out = values.table.reindex(base.table.index)
+    out.attrs.update(churn_days=values.churn_days, horizon_days=values.horizon_days)
+    return out
 
 
 def migration(

@@ -167,7 +167,7 @@ def _analysis_options(parser: argparse.ArgumentParser, with_columns: bool = True
     value.add_argument("--clv", action="store_true",
                        help="add expected purchases, churn risk, expected spend and CLV (Pareto/NBD + Gamma-Gamma)")
     value.add_argument("--horizon", type=_horizon, default=365.0, metavar="SPAN",
-                       help="future period valued: 12m, 52w, 365d or days (default 12m = 365 days)")
+                       help="future period valued: days, or 12m, 52w, 365d (default 365 days)")
     value.add_argument("--discount", type=float, default=0.1, help="yearly discount rate of CLV (default 0.1)")
     value.add_argument("--margin", type=float, default=1.0, help="share of spend that is profit (default 1.0)")
     value.add_argument("--churn-days", type=_horizon, default=None, metavar="SPAN",

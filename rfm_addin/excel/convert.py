@@ -332,6 +332,30 @@ def whole_number(name: str, value: Any, default: int | None, low: int | None = N
     return int(number)
 
 
+def real_number(name: str, value: Any, default: float | None, *, low: float | None = None,
+                above: float | None = None) -> float | None:
+    """A single-cell number argument (a horizon, a rate); empty means ``default``. Text
+    such as "10%" is read as 0.1. ``low`` is inclusive, ``above`` exclusive."""
+    value = _single(name, value)
+    if is_blank(value):
+        return default
+    number: float | None = None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        number = float(value)
+    elif isinstance(value, str):
+        text = value.strip()
+        share = text.endswith("%")
+        text = text[:-1].strip() if share else text
+        if _PLAIN_NUMBER.match(text):
+            number = float(text) / (100 if share else 1)
+    if number is None or not math.isfinite(number):
+        raise ArgumentError(f"{name}: {value!r} is not a number.")
+    if (low is not None and number < low) or (above is not None and number <= above):
+        bound = f"at least {low:g}" if low is not None else f"more than {above:g}"
+        raise ArgumentError(f"{name}: must be {bound}, not {number:g}.")
+    return number
+
+
 def _single(name: str, value: Any) -> Any:
     rows = as_rows(value)
     cells = [c for row in rows for c in row if not is_blank(c)]

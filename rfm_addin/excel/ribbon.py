@@ -47,6 +47,9 @@ GROUPS: tuple[tuple[str, str, tuple[Button, ...]], ...] = (
                "Segment migration of the active sheet's transactions between the two dates on the RFM Settings "
                "sheet (Compare from, Compare to), with the revenue at stake.", "rfm_addin.excel.compare:compare_periods",
                "Compare periods"),
+        Button("clvcheck", "CLV check", "ChartTypeColumnInsertGallery", "Check the lifetime value models",
+               "Fits the CLV models on the transactions up to 'CLV check from' on the RFM Settings sheet and compares "
+               "their predictions with what customers did after it.", "rfm_addin.excel.clv:check_clv", "CLV check"),
     )),
     ("rfmGroupData", "Data", (
         Button("load", "Load from database", "GetExternalDataFromOtherSources", "Load transactions from a database",

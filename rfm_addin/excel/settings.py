@@ -30,6 +30,7 @@ from typing import Any, Callable
 
 import pandas as pd
 
+from ..core.clv import parse_horizon
 from ..core.errors import RfmError
 from ..core.rfm import parse_as_of
 from ..writers.layout import SheetSpec, TableSpec
@@ -142,6 +143,30 @@ def _table_name(label: str, value: Any) -> str | None:
     return name
 
 
+def _switch(label: str, value: Any) -> bool | None:
+    if isinstance(value, bool):
+        return value
+    choice = convert.text_option(label, value, ("off", "on", "no", "yes", "false", "true"), None)
+    return None if choice is None else choice in ("on", "yes", "true")
+
+
+def _span(label: str, value: Any) -> float | None:
+    """A horizon in days: a number of days, or text such as 12m, 52w, 365d."""
+    if convert.is_blank(value):
+        return None
+    try:
+        return parse_horizon(value)
+    except RfmError as exc:
+        raise RfmError(f"{label}: {exc}") from None
+
+
+def _number(low: float | None = None, above: float | None = None) -> Callable[[str, Any], Any]:
+    def parse(label: str, value: Any) -> float | None:
+        return convert.real_number(label, value, None, low=low, above=above)
+
+    return parse
+
+
 def _dayfirst(label: str, value: Any) -> bool | None:
     choice = convert.text_option(label, value, ("auto", "day-first", "month-first"), "auto")
     return {"auto": None, "day-first": True, "month-first": False}[choice]
@@ -191,6 +216,21 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("compare_window", "Active window (days)", None,
             "Compare periods: keep only customers with a purchase in this many days before each date; empty: "
             "everyone who bought.", _int(1, 100_000)),
+    Setting("clv", "Lifetime value", "off",
+            "Analyze button: on adds expected purchases, churn risk and CLV per customer and an RFM CLV sheet "
+            "(Pareto/NBD and Gamma-Gamma models fitted on the data; not with Load from database).", _switch),
+    Setting("clv_horizon", "CLV horizon", 365, "The future period valued: a number of days, or 12m, 52w, 365d.",
+            _span),
+    Setting("clv_discount", "Yearly discount rate", 0.1, "CLV: each month's value is discounted at this yearly rate, "
+            "e.g. 0.1 or 10%.", _number(above=-1)),
+    Setting("clv_margin", "Margin", 1, "CLV: the share of spend that is profit (1 = value revenue).", _number(low=0)),
+    Setting("churn_days", "Churn horizon", None,
+            "Churn risk = probability of no purchase within this span (e.g. 90d, 6m); empty: the data's lapse "
+            "threshold.", _span),
+    Setting("clv_calibration_end", "CLV check from", None,
+            "CLV check button: the last day the models learn from; the days after it are the holdout.", _date),
+    Setting("clv_holdout_end", "CLV check to", None,
+            "CLV check button: the last day of the holdout; empty: the last transaction.", _date),
 )
 
 _BY_KEY = {s.key: s for s in SETTINGS}
@@ -230,6 +270,13 @@ class Settings:
     compare_to: pd.Timestamp | None = None
     compare_mode: str = "relative"
     compare_window: int | None = None
+    clv: bool = False
+    clv_horizon: float = 365.0
+    clv_discount: float = 0.1
+    clv_margin: float = 1.0
+    churn_days: float | None = None
+    clv_calibration_end: pd.Timestamp | None = None
+    clv_holdout_end: pd.Timestamp | None = None
 
     def migration_kwargs(self) -> dict[str, Any]:
         """Keyword arguments of :func:`rfm_addin.migration` for these settings (dates aside)."""
@@ -243,6 +290,13 @@ class Settings:
         return {"customer": self.customer, "date": self.date, "amount": self.amount, "order": self.order,
                 "as_of": self.as_of, "bins": self.bins, "method": self.method, "weights": self.weights,
                 "k": self.k, "k_range": range(2, self.k_max + 1), "random_state": self.seed,
+                "decimal": self.decimal, "thousands": self.thousands, "dayfirst": self.dayfirst,
+                "clv": self.clv, "horizon_days": self.clv_horizon, "annual_discount": self.clv_discount,
+                "margin": self.clv_margin, "churn_days": self.churn_days}
+
+    def clv_check_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments of :func:`rfm_addin.clv_check` for these settings (dates aside)."""
+        return {"customer": self.customer, "date": self.date, "amount": self.amount, "order": self.order,
                 "decimal": self.decimal, "thousands": self.thousands, "dayfirst": self.dayfirst}
 
 

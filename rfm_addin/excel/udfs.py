@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 import xlwings as xw
 
-from .. import choose_k, cluster, migration, profile, rfm_table, score, segment
+from .. import choose_k, cluster, clv_table, migration, profile, rfm_table, score, segment
 from ..writers.layout import COLUMNS
 from ..core.validation import MAX_SEED
 from . import used_rows
@@ -55,6 +55,7 @@ from .convert import (
     is_blank,
     labels_of,
     parse_numbers,
+    real_number,
     spread,
     text_option,
     trim_rows,
@@ -497,8 +498,91 @@ def RFM_MOVED(customers, dates, amounts, before, after, mode=None, orders=None, 
     return [["Customer", "Segment before", "Segment after", "Status"]] + rows
 
 
+def _values(customers, dates, amounts, orders, caller, **options) -> pd.DataFrame:
+    """Expected purchases, churn risk, expected spend and CLV per customer (:func:`rfm_addin.clv_table`)."""
+    frame, start, system, with_orders = _transaction_frame(customers, dates, amounts, orders, caller)
+    table = clv_table(frame, customer="customers", date="dates", amount="amounts",
+                      order="orders" if with_orders else None, first_row=start + 1, date_system=system, **options)
+    check_grid(len(table) + 1, what="The customer table")
+    return table
+
+
+@xw.func(category=CATEGORY, call_in_wizard=False)
+@xw.arg("customers", **_COLUMN, doc="Customer id of each transaction (one column, header optional).")
+@xw.arg("dates", **_COLUMN, doc="Date of each transaction: date cells, ISO text or serial numbers.")
+@xw.arg("amounts", **_COLUMN, doc="Amount of each transaction; returns and cancellations negative.")
+@xw.arg("horizon_days", doc="Optional future period valued, in days (default 365).")
+@xw.arg("discount", doc="Optional yearly discount rate, e.g. 0.1 or 10% (default 0.1).")
+@xw.arg("orders", **_COLUMN, doc="Optional order/invoice id: frequency then counts distinct orders.")
+@xw.ret(index=False, header=False)
+@_guarded
+def RFM_CLV(customers, dates, amounts, horizon_days=None, discount=None, orders=None, caller=None):
+    """Expected purchases, expected spend and customer lifetime value over a horizon, per customer.
+
+    Parameters
+    ----------
+    customers, dates, amounts : range
+        One column each, same height; a header row is detected and skipped.
+    horizon_days : number, optional
+        The future period valued, in days (default 365).
+    discount : number, optional
+        Yearly discount rate (default 0.1); each month is discounted at its end.
+    orders : range, optional
+        Order ids; a purchase day counts once whatever its orders.
+    caller : xlwings.Range, optional
+        Set by xlwings: serial dates follow the calling workbook's date system.
+
+    Returns
+    -------
+    list of list
+        Header ``Customer, Expected purchases, Expected spend, CLV`` and one row per customer,
+        sorted by customer id as in RFM_TABLE. Pareto/NBD purchases x Gamma-Gamma spend
+        (:func:`rfm_addin.clv_table`), fitted on these transactions at each recalculation.
+    """
+    table = _values(customers, dates, amounts, orders, caller,
+                    horizon_days=real_number("horizon_days", horizon_days, 365.0, above=0),
+                    annual_discount=real_number("discount", discount, 0.1, above=-1))
+    result = pd.DataFrame({"customer": table.index.astype(str), "expected_purchases": table["expected_purchases"],
+                           "expected_spend": table["expected_spend"], "clv": table["clv"]})
+    return frame_to_grid(result, ["Customer", _label("expected_purchases"), _label("expected_spend"), _label("clv")])
+
+
+@xw.func(category=CATEGORY, call_in_wizard=False)
+@xw.arg("customers", **_COLUMN, doc="Customer id of each transaction (one column, header optional).")
+@xw.arg("dates", **_COLUMN, doc="Date of each transaction: date cells, ISO text or serial numbers.")
+@xw.arg("amounts", **_COLUMN, doc="Amount of each transaction; returns and cancellations negative.")
+@xw.arg("horizon_days", doc="Optional days without a purchase that count as churn (default: the lapse threshold).")
+@xw.arg("orders", **_COLUMN, doc="Optional order/invoice id: frequency then counts distinct orders.")
+@xw.ret(index=False, header=False)
+@_guarded
+def RFM_CHURN(customers, dates, amounts, horizon_days=None, orders=None, caller=None):
+    """Churn risk per customer: the probability of no purchase in the next horizon_days (Pareto/NBD).
+
+    Parameters
+    ----------
+    customers, dates, amounts : range
+        One column each, same height; a header row is detected and skipped.
+    horizon_days : number, optional
+        Days ahead (default: the data's lapse threshold, 3 typical gaps between purchases).
+    orders : range, optional
+        Order ids; a purchase day counts once whatever its orders.
+    caller : xlwings.Range, optional
+        Set by xlwings: serial dates follow the calling workbook's date system.
+
+    Returns
+    -------
+    list of list
+        Header ``Customer, Churn risk`` and one row per customer, sorted by customer id as in
+        RFM_TABLE (:func:`rfm_addin.clv_table`).
+    """
+    table = _values(customers, dates, amounts, orders, caller,
+                    churn_days=real_number("horizon_days", horizon_days, None, above=0))
+    result = pd.DataFrame({"customer": table.index.astype(str), "churn_risk": table["churn_risk"]})
+    return frame_to_grid(result, ["Customer", _label("churn_risk")])
+
+
 __all__ = ["RFM_TABLE", "RFM_SCORE", "RFM_SEGMENT", "RFM_CLUSTER", "RFM_KSELECT", "RFM_PROFILE", "RFM_MIGRATION",
-           "RFM_MOVED"]
+           "RFM_MOVED", "RFM_CLV", "RFM_CHURN"]
 
 #: Excel's Insert Function dialog shows a function's description up to this many characters.
 DESCRIPTION_LIMIT = 255
