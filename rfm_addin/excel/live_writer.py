@@ -385,6 +385,23 @@ def _shift_rows(sheet: Any, first: int, count: int, width: int) -> None:
         sheet.range((first, 1), (first - count - 1, width)).delete("up")
 
 
+def _with_dropped(tables: list[TableSpec], previous: list[_OldTable]) -> list[TableSpec]:
+    """The new tables, with an empty stand-in (its old headers, no rows) for each of the add-in's
+    tables of the sheet that the new results no longer have, where it stood: before the next
+    table that is still written. So a table dropped between two others keeps its header and one
+    empty row, and the tables around it are moved, not written over it."""
+    wanted = {t.name.casefold() for t in tables}
+    out = list(tables)
+    for i, o in enumerate(previous):
+        if o.name.casefold() in wanted or not o.name.upper().startswith("RFM_"):
+            continue
+        stand_in = TableSpec(o.name, pd.DataFrame(columns=o.headers), list(o.headers), ["general"] * len(o.headers))
+        after = next((p.name.casefold() for p in previous[i + 1:] if p.name.casefold() in wanted), None)
+        at = next((k for k, t in enumerate(out) if t.name.casefold() == after), len(out)) if after else len(out)
+        out.insert(at, stand_in)
+    return out
+
+
 def update_sheet(sheet: Any, spec: SheetSpec) -> tuple[SheetSpec, set[str]]:
     """Update one of the add-in's sheets in place to ``spec``.
 
@@ -403,9 +420,10 @@ def update_sheet(sheet: Any, spec: SheetSpec) -> tuple[SheetSpec, set[str]]:
         and the names of the tables created by this update.
     """
     sheet.range("A1").value = [[safe_text(spec.title)], [safe_text(spec.note)]]
-    old = {o.name.casefold(): o for o in _old_tables(sheet)}
+    previous = _old_tables(sheet)
+    old = {o.name.casefold(): o for o in previous}
     tables = [in_old_order(t, old[t.name.casefold()].headers) if t.name.casefold() in old else t
-              for t in spec.tables]
+              for t in _with_dropped(spec.tables, previous)]
     spec = replace(spec, tables=tables)
     width = max([len(t.headers) for t in tables] + [o.column + o.columns - 1 for o in old.values()] + [1])
     shift = 0
@@ -433,15 +451,7 @@ def update_sheet(sheet: Any, spec: SheetSpec) -> tuple[SheetSpec, set[str]]:
         o.table.resize(sheet.range((top, 1), (top + n_rows - 1, len(table.headers))))
         if table.fit_width:
             sheet.range((top, 1), (top + n_rows - 1, len(table.headers))).columns.autofit()
-    for o in sorted(old.values(), key=lambda o: o.row):
-        if not o.name.upper().startswith("RFM_"):
-            continue                       # a table of the user's on our sheet: left as it is
-        top = o.row + shift
-        if o.rows > 2:
-            _shift_rows(sheet, top + 2, 2 - o.rows, width)
-            shift -= o.rows - 2
-        sheet.range((top + 1, o.column), (top + 1, o.column + o.columns - 1)).clear_contents()
-        o.table.resize(sheet.range((top, o.column), (top + 1, o.column + o.columns - 1)))
+    # What is left in ``old`` are the user's own tables on our sheet: left as they are.
     for table, top in zip(tables, table_tops(spec)):
         if table.colour_by:
             _colour_cells(sheet, table, top)

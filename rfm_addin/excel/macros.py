@@ -54,7 +54,8 @@ from .. import analyze, cluster, score, segment
 from ..core.analysis import cluster_table, segment_mix
 from ..core.segments import rules_used
 from ..core.errors import RfmError
-from ..writers.layout import CLUSTER_SHEETS, TABLE_START_ROW, SheetSpec, analysis_sheets, cluster_sheets  # noqa: F401
+from ..writers.layout import (CLUSTER_SHEETS, CLV_SHEET, TABLE_START_ROW, SheetSpec, analysis_sheets,  # noqa: F401
+                              cluster_sheets, clv_off_sheet)
 from . import cell_values, convert, customer_table, live_writer, settings
 from . import ribbon as ribbon_table
 from .actions import action, caller
@@ -108,7 +109,11 @@ def analyze_sheet(book: Any, feedback: Feedback) -> None:
     frame, first_row, options = _read_active(book, feedback)
     analysis = analyze(frame, **options.analyze_kwargs(), first_row=first_row,
                        date_system=cell_values.date_system(book), progress=feedback.progress)
-    live_writer.write_sheets(book, analysis_sheets(analysis), progress=feedback.progress)
+    sheets = analysis_sheets(analysis)
+    if analysis.values is None and any(s.name.casefold() == CLV_SHEET.casefold() and live_writer.is_owned(s)
+                                       for s in book.sheets):
+        sheets.append(clv_off_sheet())     # last run's CLV figures must not stand beside this analysis
+    live_writer.write_sheets(book, sheets, progress=feedback.progress)
 
 
 # --------------------------------------------------------------------------------------

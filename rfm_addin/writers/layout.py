@@ -486,13 +486,30 @@ CLV_NOTE = ("Expected purchases and churn risk from one Pareto/NBD model, spend 
             "horizon (by default the data's lapse threshold). Groups by future value, highest first.")
 
 
+#: The "RFM CLV" sheet's name (its tables and chart are named ``RFM_CLV...``).
+CLV_SHEET = "RFM CLV"
+
+
+def clv_off_sheet() -> SheetSpec:
+    """The "RFM CLV" sheet of an analysis without lifetime value: its tables empty (kept, so
+    pivots and formulas on them still resolve) under a note saying why, never last run's
+    figures beside this run's analysis."""
+    overview = pd.DataFrame(columns=["customers", "revenue", "clv_total", "revenue_share", "clv_share", "clv_mean",
+                                     "churn_risk_mean"], index=pd.Index([], name="segment"))
+    return SheetSpec(CLV_SHEET, "Expected future value: not computed in this analysis",
+                     "Lifetime value was off for the last analysis (RFM Settings: Lifetime value = on to compute "
+                     "it), so these tables are empty.",
+                     [table_spec("RFM_CLV", overview, index="segment"),
+                      table_spec("RFM_CLVModel", pd.DataFrame(columns=["parameter", "value"]))])
+
+
 def clv_sheet(analysis: "Analysis") -> SheetSpec:
     """The "RFM CLV" sheet: per segment (and per cluster) past revenue against expected future
     value, a bar chart of the two shares, and the models' settings and parameters."""
     values = analysis.values
     segments = table_spec("RFM_CLV", summaries.value_overview(analysis.segment_summary), index="segment")
     segments.colour_by = "segment"
-    spec = SheetSpec("RFM CLV", f"Expected future value (next {value_findings.horizon_text(values.horizon_days)})",
+    spec = SheetSpec(CLV_SHEET, f"Expected future value (next {value_findings.horizon_text(values.horizon_days)})",
                      CLV_NOTE, [segments])
     if len(analysis.cluster_profile) and "clv_total" in analysis.cluster_profile.columns:
         spec.tables.append(table_spec("RFM_CLVClusters", summaries.value_overview(analysis.cluster_profile),

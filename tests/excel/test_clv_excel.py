@@ -143,3 +143,25 @@ def test_clv_check_button(make_book, purchases):
     macros.ribbon("clvcheck", book)
     assert "Set 'CLV check from' on the RFM Settings sheet" in by_func(book, "alert")[0]["args"][0]
     assert not by_func(book, "addSheet")
+
+
+def test_turning_lifetime_value_off_empties_the_clv_sheet_in_place(make_book, purchases):
+    from test_rerun import by_func_of, run, tables_of
+    from workbook_model import table_values
+
+    on = sheet("RFM Settings", settings_values(**{"Lifetime value": "on"}))
+    first, _ = run(make_book, [sheet("Data", _rows(purchases)), on], [], macros.analyze_sheet)
+    assert len(table_values(first, "RFM CLV", "RFM_CLV")) > 2
+    settings_sheet = next(s for s in first["sheets"] if s["name"] == "RFM Settings")
+    settings_sheet["values"] = settings_values(**{"Lifetime value": "off"})
+    second, done = run(make_book, first["sheets"], first["names"], macros.analyze_sheet)
+    assert not by_func_of(done, "alert") and not by_func_of(done, "addSheet")
+    for func in ("sheetDelete", "deleteTable", "tableDelete"):
+        assert not by_func_of(done, func), func
+    assert set(tables_of(second)) == set(tables_of(first))
+    emptied = table_values(second, "RFM CLV", "RFM_CLV")
+    assert len(emptied) == 2 and all(v in ("", None) for v in emptied[1])
+    title = next(s for s in second["sheets"] if s["name"] == "RFM CLV")["values"][0][0]
+    assert title == "Expected future value: not computed in this analysis"
+    # and the customer table no longer carries last run's values
+    assert "CLV" not in table_values(second, "RFM Customers", "RFM_Customers")[0]
