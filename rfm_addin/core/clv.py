@@ -177,25 +177,36 @@ def _bgnbd_value_grad(params: np.ndarray, data: tuple, weights: np.ndarray) -> t
 
 
 def _gamma_gamma_data(rows: np.ndarray) -> tuple:
+    """Gamma-Gamma's data: per row x, log m, log x and x m; the distinct x with each row's."""
     x, m = rows[:, 0], rows[:, 1]
-    return x, m, np.log(m), np.log(x), x * m
+    distinct, inverse = np.unique(x, return_inverse=True)
+    return x, np.log(m), np.log(x), x * m, distinct, inverse.ravel()
 
 
 def _gamma_gamma_value_grad(params: np.ndarray, data: tuple, weights: np.ndarray) -> tuple[float, np.ndarray]:
-    """Total log-likelihood of Gamma-Gamma and its gradient in (p, q, v)."""
+    """Total log-likelihood of Gamma-Gamma and its gradient in (p, q, v).
+
+    The Gamma and digamma terms depend on x only and are computed once per distinct x (repeat
+    counts are few); per row there remains one logarithm.
+    """
     from scipy.special import digamma, gammaln
 
     p, q, v = params
-    x, m, log_m, log_x, xm = data
-    px = p * x
+    x, log_m, log_x, xm, ux, inv = data
+    k = len(ux)
+    per_x = np.bincount(inv, weights=weights, minlength=k)
+    pux = p * ux
     log_xmv = np.log(xm + v)
-    value = np.dot(weights, gammaln(px + q) - gammaln(px) + (px - 1) * log_m + px * log_x - (px + q) * log_xmv)
-    value += weights.sum() * (q * np.log(v) - gammaln(q))
-    psi_pxq = digamma(px + q)
+    px = p * x
+    n = weights.sum()
+    value = (np.dot(per_x, gammaln(pux + q) - gammaln(pux))
+             + np.dot(weights, (px - 1) * log_m + px * log_x - (px + q) * log_xmv) + n * (q * np.log(v) - gammaln(q)))
+    psi_pxq, psi_px = digamma(pux + q), digamma(pux)
+    wx = weights * x
     grad = np.array([
-        np.dot(weights, x * (psi_pxq - digamma(px) + log_m + log_x - log_xmv)),
-        np.dot(weights, psi_pxq - log_xmv) + weights.sum() * (np.log(v) - digamma(q)),
-        weights.sum() * q / v - np.dot(weights, (px + q) / (xm + v)),
+        np.dot(per_x * ux, psi_pxq - psi_px) + np.dot(wx, log_m + log_x - log_xmv),
+        np.dot(per_x, psi_pxq) - np.dot(weights, log_xmv) + n * (np.log(v) - digamma(q)),
+        n * q / v - np.dot(weights, (px + q) / (xm + v)),
     ])
     return float(value), grad
 
