@@ -11,7 +11,9 @@ The public API (names are a contract; the Excel layer and the CLI call only thes
     analysis.to_excel("rfm.xlsx")
 """
 from ._version import __version__
-from .api import Analysis, analyze, clv_check, clv_summary, clv_table, history, migration, rfm_table
+from .api import Analysis, analyze, clv_check, clv_summary, clv_table, history, migration, plan_campaign, rfm_table
+from .core.experiments import Assignment, assign, detectable_lift, readout, readout_table, sample_size, sample_sizes
+from .core.plan import CampaignPlan
 from .core.clv import ClvModel, clv, fit_clv
 from .core.clv_check import ClvCheck
 from .core.migration import History, Migration
@@ -30,5 +32,6 @@ __all__ = [
     "ColumnError", "DataError", "RfmError", "profile", "read_transactions", "rfm_table", "fit_binning",
     "score", "thresholds", "DEFAULT_SEGMENTS", "segment", "LapseThreshold", "lapse_threshold", "Binning",
     "RfmResult", "migration", "Migration", "history", "History", "clv_summary", "fit_clv", "ClvModel",
-    "clv", "clv_check", "ClvCheck", "clv_table",
+    "clv", "clv_check", "ClvCheck", "clv_table", "sample_size", "sample_sizes", "detectable_lift", "assign",
+    "Assignment", "readout", "readout_table", "plan_campaign", "CampaignPlan",
 ]

@@ -19,7 +19,11 @@ from .core.migration import History, Migration, history_of, migration_of
 from .core.rfm import parse_as_of, rfm_from_prepared
 from .core.clv import clv_summary_from_frame, clv_summary_from_prepared, customer_values
 from .core.clv_check import ClvCheck, clv_check_from_prepared
+from .core.baselines import segment_baselines
 from .core.lapse import lapse_threshold
+from .core.plan import CampaignPlan, campaign_plan
+from .core.scoring import score
+from .core.segments import segment
 from .sources.route import compute_rfm, compute_snapshots, compute_tables, frame_of, prepared_lines
 from .writers.xlsx import write_analysis
 
@@ -492,3 +496,73 @@ def clv_check(
                            first_row=first_row)
     return clv_check_from_prepared(lines, calibration_end=parse_as_of(calibration_end, dayfirst),
                                    holdout_end=parse_as_of(holdout_end, dayfirst), time_unit=time_unit)
+
+
+def plan_campaign(
+    transactions: Any,
+    *,
+    segments: Iterable[str] | str | None = None,
+    lift: float = 0.02,
+    relative: bool = False,
+    holdout: float = 0.1,
+    window: int = 30,
+    arms: Iterable[str] = ("treatment",),
+    random_state: int = 0,
+    alpha: float = 0.05,
+    power: float = 0.8,
+    method: str = "arcsine",
+    as_of: object = None,
+    bins: int = 5,
+    rules: pd.DataFrame | None = None,
+    customer: str | None = None,
+    date: str | None = None,
+    amount: str | None = None,
+    order: str | None = None,
+    decimal: str = ".",
+    thousands: str | None = None,
+    dayfirst: bool | None = None,
+    date_system: int = 1900,
+    first_row: int = 2,
+) -> CampaignPlan:
+    """Plan a campaign test for segments: sizes, baselines from the data's history, and the arms.
+
+    The customers are segmented as of ``as_of`` (as :func:`analyze` does); each segment's
+    baseline is its customers' historical rate of a purchase within ``window`` days
+    (:mod:`rfm_addin.core.baselines`: 30, 60 or 90, over the last 12 month ends); the sizes come
+    from :func:`rfm_addin.sample_sizes` with a ``holdout`` share, and the arms from
+    :func:`rfm_addin.assign` (stratified by segment).
+
+    Parameters
+    ----------
+    transactions
+        A DataFrame, or a CSV or XLSX file.
+    segments : str or list of str, optional
+        The segments to plan for; default every segment with customers.
+    lift : float
+        The lift hoped for: absolute (0.02 = 2 points) or, with ``relative=True``, relative.
+    holdout : float
+        Share of each segment held out.
+    window : {30, 60, 90}
+        Days after the campaign in which a purchase counts as a conversion.
+    arms, random_state
+        As for :func:`rfm_addin.assign`.
+    alpha, power, method
+        As for :func:`rfm_addin.sample_size`.
+    as_of, bins, rules, customer, date, amount, order, decimal, thousands, dayfirst, date_system, first_row
+        As for :func:`analyze`.
+
+    Returns
+    -------
+    CampaignPlan
+        ``table`` (per segment: customers, baseline, sizes needed, detectable lifts, verdict),
+        ``assignment``, ``customers`` (with ``arm``), ``baselines``, ``findings``.
+    """
+    lines = prepared_lines(transactions, what="plan_campaign", customer=customer, date=date, amount=amount,
+                           order=order, decimal=decimal, thousands=thousands, dayfirst=dayfirst,
+                           date_system=date_system, first_row=first_row)
+    base = rfm_from_prepared(lines, parse_as_of(as_of, dayfirst))
+    customers = segment(score(base.table, bins=bins), rules=rules, bins=bins)
+    history = segment_baselines(lines, bins=bins, rules=rules)
+    return campaign_plan(customers, history, segments=segments, lift=lift, relative=relative, holdout=holdout,
+                         window=window, arms=tuple(arms), random_state=random_state, alpha=alpha, power=power,
+                         method=method)

@@ -16,6 +16,7 @@ from ._version import __version__
 from .api import Analysis, analyze
 from .core.demo import demo_transactions
 from .core.clv import parse_horizon
+from .core.experiments import parse_lift, parse_share
 from .core.errors import RfmError
 from .sources.files import read_transactions
 from .writers.safe import StagedFiles, atomic_write, check_target, prepare_folder
@@ -143,6 +144,38 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("-q", "--quiet", action="store_true", help="no progress and no summary")
     _column_options(check, keep=False)
 
+    plan = sub.add_parser("plan", help="plan a campaign test for segments: sizes, baselines from history, arms")
+    plan.add_argument("input", help="transactions: a .csv, .xlsx or .xlsm file (read in pandas)")
+    plan.add_argument("--segment", action="append", default=None, metavar="NAME",
+                      help="segment to plan for (repeat for several; default: every segment)")
+    plan.add_argument("--lift", type=_lift, default=(0.02, False), metavar="LIFT",
+                      help="lift hoped for: 2pp (percentage points), 0.02 (the same), or 20%% (relative to the "
+                           "baseline); default 2pp")
+    plan.add_argument("--holdout", type=_share, default=0.1, metavar="SHARE", help="share held out: 10%% or 0.1 "
+                                                                                  "(default 10%%)")
+    plan.add_argument("--window", type=int, choices=[30, 60, 90], default=30,
+                      help="days after the campaign in which a purchase counts (default 30)")
+    plan.add_argument("--arms", default="treatment", help="treatment arm names, comma-separated (default treatment)")
+    plan.add_argument("--seed", type=int, default=0, help="salt of the assignment (default 0)")
+    plan.add_argument("--as-of", help="segment the customers as of this date (default: the day after the last "
+                                      "transaction)")
+    plan.add_argument("-o", "--output", help="workbook to write (default: INPUT_plan.xlsx beside the input)")
+    plan.add_argument("--export-arms", metavar="DIR", help="also write one CSV per arm (customer id, segment, "
+                                                           "R, F, M, arm) to DIR")
+    plan.add_argument("-q", "--quiet", action="store_true", help="no progress and no summary")
+    _column_options(plan, keep=False)
+
+    out = sub.add_parser("readout", help="read a campaign test's outcomes: rates, lift, intervals, p-value, label")
+    out.add_argument("input", help="outcomes: one row per customer, a .csv or .xlsx file")
+    out.add_argument("--plan", metavar="PLAN.xlsx", help="the plan workbook of `rfm-addin plan`: arms and sizes from it")
+    out.add_argument("--customer", default=None, help="customer id column (with --plan; default: the first column)")
+    out.add_argument("--arm", default="arm", help="arm column (default arm; not needed with --plan)")
+    out.add_argument("--converted", default="converted", help="converted column, 1/0 or TRUE/FALSE (default converted)")
+    out.add_argument("--revenue", default=None, help="revenue column (optional)")
+    out.add_argument("--treatment", default=None, help="the treatment arm to read when there are several")
+    out.add_argument("--planned", type=int, default=None, metavar="N", help="planned customers per arm")
+    out.add_argument("--alpha", type=float, default=0.05, help="significance level (default 0.05)")
+
     share = sub.add_parser("share", help="write a macro-free, formula-free .xlsx copy of a results workbook")
     share.add_argument("input", help="workbook saved by Excel: .xlsx or .xlsm (only read)")
     share.add_argument("-o", "--output", help="the .xlsx to write (default: INPUT_share.xlsx beside the input)")
@@ -172,6 +205,20 @@ def _analysis_options(parser: argparse.ArgumentParser, with_columns: bool = True
     value.add_argument("--margin", type=float, default=1.0, help="share of spend that is profit (default 1.0)")
     value.add_argument("--churn-days", type=_horizon, default=None, metavar="SPAN",
                        help="churn risk = no purchase within this span (default: the data's lapse threshold)")
+
+
+def _lift(text: str) -> tuple[float, bool]:
+    try:
+        return parse_lift(text)
+    except RfmError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
+def _share(text: str) -> float:
+    try:
+        return parse_share(text)
+    except RfmError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
 def _horizon(text: str) -> float:
@@ -400,6 +447,73 @@ def _cmd_clv_check(args) -> None:
         print("\n".join(f"- {line}" for line in check_findings(result)))
 
 
+def _cmd_plan(args) -> None:
+    from .api import plan_campaign
+    from .writers.xlsx import write_plan
+
+    output = args.output or str(Path(args.input).with_name(Path(args.input).stem + "_plan.xlsx"))
+    check_target(output, (args.input,))
+    if args.export_arms:
+        prepare_folder(args.export_arms)
+    say = _progress(args.quiet)
+    if say:
+        say("Reading transactions and the history of each segment")
+    source = read_transactions(args.input, sheet=args.sheet)
+    lift, relative = args.lift
+    plan = plan_campaign(source.frame, segments=args.segment, lift=lift, relative=relative, holdout=args.holdout,
+                         window=args.window, arms=[a.strip() for a in args.arms.split(",") if a.strip()],
+                         random_state=args.seed, as_of=args.as_of, customer=args.customer, date=args.date,
+                         amount=args.amount, order=args.order, decimal=args.decimal, thousands=args.thousands,
+                         dayfirst=args.dayfirst, date_system=source.date_system, first_row=source.first_row)
+    with StagedFiles() as files:
+        written = write_plan(plan, output, (args.input,), files)
+        stale = stage_segments(plan.customers, args.export_arms, files, by="arm") if args.export_arms else []
+    remove_stale(stale)
+    if say:
+        sys.stderr.write("\r\033[K")
+    if not args.quiet:
+        print(f"Wrote {written}")
+        print("\n".join(f"- {line}" for line in plan.findings))
+
+
+def _read_plan(path: str):
+    """The planned arms (customer id -> arm) of a plan workbook's RFM_TestCustomers table."""
+    import openpyxl
+    import pandas as pd
+
+    book = openpyxl.load_workbook(path, read_only=False, data_only=True)
+    for sheet in book.worksheets:
+        if "RFM_TestCustomers" in sheet.tables:
+            rows = [[c.value for c in row] for row in sheet[sheet.tables["RFM_TestCustomers"].ref]]
+            frame = pd.DataFrame(rows[1:], columns=rows[0])
+            return pd.Series(frame["Arm"].astype(str).to_numpy(), index=frame.iloc[:, 0].astype(str).str.lstrip("'"))
+    raise RfmError(f"{path} has no RFM_TestCustomers table: give the workbook `rfm-addin plan` wrote.")
+
+
+def _cmd_readout(args) -> None:
+    from .core.experiments import readout_table
+
+    source = read_transactions(args.input)
+    frame = source.frame
+    plan = _read_plan(args.plan) if args.plan else None
+    customer = args.customer or (str(frame.columns[0]) if plan is not None else None)
+    result = readout_table(frame, arm=args.arm, converted=args.converted, revenue=args.revenue,
+                           treatment=args.treatment, alpha=args.alpha, planned_n=args.planned, plan=plan,
+                           customer=customer)
+    lo, hi = result["difference_ci"]
+    rlo, rhi = result["relative_lift_ci"]
+    print(f"{result['label'].capitalize()}: treatment {result['conversions_treatment']:,} of {result['n_treatment']:,} "
+          f"({result['rate_treatment']:.2%}), holdout {result['conversions_holdout']:,} of {result['n_holdout']:,} "
+          f"({result['rate_holdout']:.2%}).")
+    print(f"- difference {result['difference'] * 100:+.2f} points ({1 - args.alpha:.0%} interval {lo * 100:+.2f} to "
+          f"{hi * 100:+.2f}); relative lift {result['relative_lift']:+.1%} ({rlo:+.1%} to {rhi:+.1%}); "
+          f"p = {result['p_value']:.4f}.")
+    if result["revenue_difference"] is not None:
+        rlo, rhi = result["revenue_difference_ci"]
+        print(f"- revenue per customer {result['revenue_difference']:+,.2f} ({rlo:+,.2f} to {rhi:+,.2f}, Welch).")
+    print(f"- rule: {result['rule']}.")
+
+
 def _cmd_share(args) -> None:
     from .writers.share_copy import share_copy
 
@@ -416,7 +530,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         {"analyze": _cmd_analyze, "demo": _cmd_demo, "template": _cmd_template,
          "excel-setup": _cmd_excel_setup, "migration": _cmd_migration, "history": _cmd_history,
-         "share": _cmd_share, "clv-check": _cmd_clv_check}[args.command](args)
+         "share": _cmd_share, "clv-check": _cmd_clv_check, "plan": _cmd_plan,
+         "readout": _cmd_readout}[args.command](args)
     except RfmError as exc:
         if sys.stderr.isatty():
             sys.stderr.write("\r\033[K")

@@ -31,6 +31,7 @@ from typing import Any, Callable
 import pandas as pd
 
 from ..core.clv import parse_horizon
+from ..core.experiments import parse_lift, parse_share
 from ..core.errors import RfmError
 from ..core.rfm import parse_as_of
 from ..writers.layout import SheetSpec, TableSpec
@@ -167,6 +168,41 @@ def _number(low: float | None = None, above: float | None = None) -> Callable[[s
     return parse
 
 
+def _names(label: str, value: Any) -> tuple[str, ...] | None:
+    if convert.is_blank(value):
+        return None
+    names = tuple(part.strip() for part in str(value).split(",") if part.strip())
+    return names or None
+
+
+def _lift_setting(label: str, value: Any) -> tuple[float, bool] | None:
+    if convert.is_blank(value):
+        return None
+    try:
+        return parse_lift(value)
+    except RfmError as exc:
+        raise RfmError(f"{label}: {exc}") from None
+
+
+def _share_setting(label: str, value: Any) -> float | None:
+    if convert.is_blank(value):
+        return None
+    try:
+        share = parse_share(value)
+    except RfmError as exc:
+        raise RfmError(f"{label}: {exc}") from None
+    if not 0 < share < 1:
+        raise RfmError(f"{label}: must be between 0 and 1 (e.g. 10%), not {value!r}.")
+    return share
+
+
+def _window(label: str, value: Any) -> int | None:
+    days = convert.whole_number(label, value, None, 1)
+    if days is not None and days not in (30, 60, 90):
+        raise RfmError(f"{label}: must be 30, 60 or 90, not {days}.")
+    return days
+
+
 def _dayfirst(label: str, value: Any) -> bool | None:
     choice = convert.text_option(label, value, ("auto", "day-first", "month-first"), "auto")
     return {"auto": None, "day-first": True, "month-first": False}[choice]
@@ -231,6 +267,15 @@ SETTINGS: tuple[Setting, ...] = (
             "CLV check button: the last day the models learn from; the days after it are the holdout.", _date),
     Setting("clv_holdout_end", "CLV check to", None,
             "CLV check button: the last day of the holdout; empty: the last transaction.", _date),
+    Setting("test_segments", "Test segments", None,
+            "Plan test button: the segments to plan for, separated by commas; empty: every segment.", _names),
+    Setting("test_lift", "Test lift", "2pp",
+            "Plan test: the lift hoped for, 2pp (percentage points) or 20% (relative to the segment's baseline).",
+            _lift_setting),
+    Setting("test_holdout", "Test holdout", "10%", "Plan test: the share of each segment held out, e.g. 10%.",
+            _share_setting),
+    Setting("test_window", "Test window (days)", 30,
+            "Plan test: days after the campaign in which a purchase counts: 30, 60 or 90.", _window),
 )
 
 _BY_KEY = {s.key: s for s in SETTINGS}
@@ -277,6 +322,10 @@ class Settings:
     churn_days: float | None = None
     clv_calibration_end: pd.Timestamp | None = None
     clv_holdout_end: pd.Timestamp | None = None
+    test_segments: tuple[str, ...] | None = None
+    test_lift: tuple[float, bool] = (0.02, False)
+    test_holdout: float = 0.1
+    test_window: int = 30
 
     def migration_kwargs(self) -> dict[str, Any]:
         """Keyword arguments of :func:`rfm_addin.migration` for these settings (dates aside)."""
@@ -293,6 +342,14 @@ class Settings:
                 "decimal": self.decimal, "thousands": self.thousands, "dayfirst": self.dayfirst,
                 "clv": self.clv, "horizon_days": self.clv_horizon, "annual_discount": self.clv_discount,
                 "margin": self.clv_margin, "churn_days": self.churn_days}
+
+    def plan_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments of :func:`rfm_addin.plan_campaign` for these settings."""
+        return {"segments": list(self.test_segments) if self.test_segments else None, "lift": self.test_lift[0],
+                "relative": self.test_lift[1], "holdout": self.test_holdout, "window": self.test_window,
+                "random_state": self.seed, "as_of": self.as_of, "bins": self.bins, "customer": self.customer,
+                "date": self.date, "amount": self.amount, "order": self.order, "decimal": self.decimal,
+                "thousands": self.thousands, "dayfirst": self.dayfirst}
 
     def clv_check_kwargs(self) -> dict[str, Any]:
         """Keyword arguments of :func:`rfm_addin.clv_check` for these settings (dates aside)."""

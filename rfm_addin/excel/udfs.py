@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 import xlwings as xw
 
+from ..core.columns import SYNONYMS, normalise_header
 from .. import choose_k, cluster, clv_table, migration, profile, rfm_table, score, segment
 from ..writers.layout import COLUMNS
 from ..core.validation import MAX_SEED
@@ -581,8 +582,177 @@ def RFM_CHURN(customers, dates, amounts, horizon_days=None, orders=None, caller=
     return frame_to_grid(result, ["Customer", _label("churn_risk")])
 
 
+def _rate(name: str, value, default: float | None = None) -> float:
+    number = real_number(name, value, default)
+    if number is None:
+        raise ArgumentError(f"{name}: give a rate between 0 and 1 (0.1 or 10%).")
+    return number
+
+
+def _lift_of(value) -> tuple[float, bool]:
+    from ..core.experiments import parse_lift
+
+    cells = [c for row in as_rows(value) for c in row if not is_blank(c)]
+    if len(cells) != 1:
+        raise ArgumentError("lift: give one value: 0.02 or 2pp (points), or 20% (relative to the baseline).")
+    return parse_lift(cells[0])
+
+
+@xw.func(category=CATEGORY)
+@xw.arg("baseline", doc="The holdout's expected conversion rate, e.g. 0.1 or 10%.")
+@xw.arg("lift", doc='The lift to detect: 0.02 or "2pp" (points), or "20%" (relative to the baseline).')
+@xw.arg("alpha", doc="Optional two-sided significance level (default 0.05).")
+@xw.arg("power", doc="Optional power (default 0.8).")
+@xw.arg("ratio", doc="Optional holdout customers per treated customer (default 1; 0.111 for a 10% holdout).")
+@xw.ret(index=False, header=False)
+@_guarded
+def RFM_SAMPLE_SIZE(baseline, lift, alpha=None, power=None, ratio=None):
+    """Customers needed in the treatment arm to detect a lift over a baseline conversion rate.
+
+    Parameters
+    ----------
+    baseline, lift : number or text
+        See the argument help; a lift that takes the rate past 1 is an error.
+    alpha, power, ratio : number, optional
+        As for :func:`rfm_addin.sample_size` (arcsine effect size, two-sided).
+
+    Returns
+    -------
+    int
+        The treatment arm, rounded up; the holdout needs CEILING(ratio x n).
+    """
+    from ..core.experiments import sample_size
+
+    amount, relative = _lift_of(lift)
+    return sample_size(_rate("baseline", baseline), amount, alpha=_rate("alpha", alpha, 0.05),
+                       power=_rate("power", power, 0.8), ratio=real_number("ratio", ratio, 1.0, above=0),
+                       relative=relative)
+
+
+@xw.func(category=CATEGORY)
+@xw.arg("baseline", doc="The holdout's expected conversion rate, e.g. 0.1 or 10%.")
+@xw.arg("n", doc="Customers in the treatment arm.")
+@xw.arg("n_holdout", doc="Optional customers in the holdout (default: as many as n).")
+@xw.arg("alpha", doc="Optional two-sided significance level (default 0.05).")
+@xw.arg("power", doc="Optional power (default 0.8).")
+@xw.ret(index=False, header=False)
+@_guarded
+def RFM_DETECTABLE_LIFT(baseline, n, n_holdout=None, alpha=None, power=None):
+    """The smallest lift (in proportion points) a test of n treated customers can detect over a baseline.
+
+    Parameters
+    ----------
+    baseline : number
+        The holdout's expected conversion rate.
+    n, n_holdout : number
+        Customers in each arm (the holdout as many as n by default).
+    alpha, power : number, optional
+        As for :func:`rfm_addin.detectable_lift`.
+
+    Returns
+    -------
+    float
+        The absolute lift (0.041 = 4.1 points); #N/A-like text when none up to a rate of 1 is.
+    """
+    from ..core.experiments import detectable_lift
+
+    treated = whole_number("n", n, None, 1)
+    if treated is None:
+        raise ArgumentError("n: give the customers in the treatment arm.")
+    lift = detectable_lift(_rate("baseline", baseline), treated, n_holdout=whole_number("n_holdout", n_holdout, None, 1),
+                           alpha=_rate("alpha", alpha, 0.05), power=_rate("power", power, 0.8))
+    return "no lift up to a rate of 1 is detectable" if np.isnan(lift) else lift
+
+
+@xw.func(category=CATEGORY, call_in_wizard=False)
+@xw.arg("customers", **_COLUMN, doc="Customer ids, one per row (header optional).")
+@xw.arg("holdout", doc="Optional share held out (default 0.1 = 10%).")
+@xw.arg("seed", doc="Optional salt of the assignment (default 0): the same ids and seed give the same arms.")
+@xw.arg("strata", **_COLUMN, doc="Optional segment of each customer: each is split on its own.")
+@xw.ret(index=False, header=False)
+@_guarded
+def RFM_ASSIGN(customers, holdout=None, seed=None, strata=None):
+    """The arm of each customer, "holdout" or "treatment": the same customer and seed give the same arm in any order.
+
+    Parameters
+    ----------
+    customers : range
+        One id per row; a header row is detected.
+    holdout : number, optional
+        Share held out (default 10%).
+    seed : int, optional
+        Salt of the hash that ranks the customers.
+    strata : range, optional
+        A segment per customer (same height): each segment gets its holdout share.
+
+    Returns
+    -------
+    list of list
+        Per input row its arm (rfm_addin.assign), under a header "Arm" when the first cell is a
+        customer-id header (Customer, Customer ID, Client, ID...).
+    """
+    from ..core.experiments import assign, parse_share
+
+    columns = align({"customers": column_of("customers", customers),
+                     "strata": None if strata is None else column_of("strata", strata)})
+    ids = columns["customers"]
+    if not ids:
+        raise ArgumentError("customers: the range is empty.")
+    # ids are text like their header: a first cell that is a customer-id header ("Customer ID", "Client"...)
+    # or "Arm"/"Segment" beside it is the header
+    first = normalise_header(ids[0]) if isinstance(ids[0], str) else ""
+    start = 1 if len(ids) > 1 and (first in SYNONYMS["customer"] or first in ("id", "customers", "account")) else 0
+    body = ids[start:]
+    keep = ~blank_cells(body)
+    names = [v for v, k in zip(labels_of("customers", body, start + 1, keep), keep) if k]
+    frame = pd.DataFrame(index=pd.Index([str(v) for v in names], name="customer"))
+    if "strata" in columns:
+        groups = labels_of("strata", columns["strata"][start:], start + 1, keep)
+        frame["segment"] = [v for v, k in zip(groups, keep) if k]
+    share = parse_share(holdout) if not is_blank(holdout) else 0.1
+    arms = assign(frame, holdout=share, random_state=whole_number("seed", seed, 0, 0, MAX_SEED),
+                  strata="segment" if "strata" in columns else None).arm
+    rows = spread([[a] for a in arms.to_list()], keep, 1)
+    return ([["Arm"]] if start else []) + rows
+
+
+@xw.func(category=CATEGORY)
+@xw.arg("conv_t", doc="Customers who converted in the treatment arm.")
+@xw.arg("n_t", doc="Customers in the treatment arm.")
+@xw.arg("conv_h", doc="Customers who converted in the holdout.")
+@xw.arg("n_h", doc="Customers in the holdout.")
+@xw.ret(index=False, header=False)
+@_guarded
+def RFM_READOUT(conv_t, n_t, conv_h, n_h):
+    """What a campaign test shows: rates, difference and relative lift with 95% intervals, p-value and label.
+
+    Parameters
+    ----------
+    conv_t, n_t, conv_h, n_h : int
+        Conversions and customers of each arm.
+
+    Returns
+    -------
+    list of list
+        Two columns (Measure, Value), one row per figure of rfm_addin.readout, the label rule last.
+    """
+    from ..core.experiments import readout
+
+    counts = [whole_number(name, value, None, 0) for name, value in
+              (("conv_t", conv_t), ("n_t", n_t), ("conv_h", conv_h), ("n_h", n_h))]
+    if any(c is None for c in counts):
+        raise ArgumentError("give the four counts: conversions and customers of the treatment and the holdout.")
+    r = readout(*counts)
+    rows = [["Measure", "Value"], ["Treatment rate", r["rate_treatment"]], ["Holdout rate", r["rate_holdout"]],
+            ["Difference", r["difference"]], ["Difference, 95% low", r["difference_ci"][0]],
+            ["Difference, 95% high", r["difference_ci"][1]], ["Relative lift", r["relative_lift"]],
+            ["Relative lift, 95% low", r["relative_lift_ci"][0]], ["Relative lift, 95% high", r["relative_lift_ci"][1]],
+            ["p-value", r["p_value"]], ["Label", r["label"]], ["Rule", r["rule"]]]
+    return [[k, None if isinstance(v, float) and np.isnan(v) else v] for k, v in rows]
+
+
 __all__ = ["RFM_TABLE", "RFM_SCORE", "RFM_SEGMENT", "RFM_CLUSTER", "RFM_KSELECT", "RFM_PROFILE", "RFM_MIGRATION",
-           "RFM_MOVED", "RFM_CLV", "RFM_CHURN"]
+           "RFM_MOVED", "RFM_CLV", "RFM_CHURN", "RFM_SAMPLE_SIZE", "RFM_DETECTABLE_LIFT", "RFM_ASSIGN", "RFM_READOUT"]
 
 #: Excel's Insert Function dialog shows a function's description up to this many characters.
 DESCRIPTION_LIMIT = 255

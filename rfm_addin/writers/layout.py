@@ -709,3 +709,31 @@ def clv_check_sheets(check) -> list[SheetSpec]:
         anchor=(top, deciles.shape[1] + 1), x_title="Decile of predicted purchases (1 = highest)",
         y_title="Purchases per customer", y_format="0.0"))
     return checked([spec])
+
+
+#: What the test plan sheet says about its figures.
+PLAN_NOTE = ("Per segment: its customers now, its baseline (the share of its customers who bought within the "
+             "window after each of the last 12 month ends, each month segmented on its own), the customers a test "
+             "needs to detect the lift hoped for, and the smallest lift the customers there are can detect "
+             "(two-sided z test on the arcsine effect size). Below: the baselines of every segment, the balance "
+             "of the arms and the settings. The customers and their arms are on RFM Test Customers.")
+
+
+def plan_sheets(plan) -> list[SheetSpec]:
+    """The "RFM Test Plan" and "RFM Test Customers" sheets of a campaign plan."""
+    settings = pd.DataFrame([(k, v) for k, v in plan.settings.items()], columns=["parameter", "value"])
+    settings["value"] = settings["value"].map(lambda v: v if isinstance(v, (int, float)) and not isinstance(v, bool)
+                                              else str(v))
+    verdicts = table_spec("RFM_TestVerdicts", plan.table[["verdict"]], index="segment")
+    verdicts.fit_width = False
+    figures = table_spec("RFM_TestPlan", plan.table.drop(columns="verdict"), index="segment")
+    baselines = table_spec("RFM_TestBaselines", plan.baselines, index="segment")
+    sheets = [
+        SheetSpec("RFM Test Plan", "Campaign test plan", PLAN_NOTE,
+                  [verdicts, figures, baselines, table_spec("RFM_TestBalance", plan.assignment.balance),
+                   table_spec("RFM_TestSettings", settings)], freeze=False),
+        SheetSpec("RFM Test Customers", "Customers of the test and their arms",
+                  "One row per planned customer; filter the Arm column to export each arm's list.",
+                  [table_spec("RFM_TestCustomers", plan.customers, index=plan.customers.index.name or "Customer")]),
+    ]
+    return checked(sheets)

@@ -89,8 +89,10 @@ def _previous(folder: Path) -> list[str]:
     return [n for n in listed if isinstance(n, str) and n == Path(n).name and n not in ("", ".", "..")]
 
 
-def stage_segments(customers: pd.DataFrame, folder: str | os.PathLike, files: StagedFiles) -> list[Path]:
-    """Stage one CSV per segment and the manifest; returns the stale files to remove after the commit.
+def stage_segments(customers: pd.DataFrame, folder: str | os.PathLike, files: StagedFiles, *,
+                   by: str = "segment") -> list[Path]:
+    """Stage one CSV per segment (or per value of ``by``, e.g. "arm") and the manifest; returns the
+    stale files to remove after the commit.
 
     Parameters
     ----------
@@ -100,10 +102,12 @@ def stage_segments(customers: pd.DataFrame, folder: str | os.PathLike, files: St
         The export folder (created if missing).
     files : StagedFiles
         Where the files are staged, beside the workbook.
+    by : str
+        The column whose values name the files.
     """
     target = prepare_folder(folder)
     table = customers.reset_index()
-    groups = {str(name): rows for name, rows in table.groupby("segment", sort=True)}
+    groups = {str(name): rows for name, rows in table.groupby(by, sort=True)}
     stems = unique_stems(list(groups))
     written = []
     for name, rows in groups.items():
