@@ -150,3 +150,16 @@ def test_the_layers_are_folders():
     assert {"core", "sources", "writers", "excel", "build", "api.py", "cli.py", "__init__.py"} <= top
     assert not [p.name for p in PACKAGE.glob("*.py") if p.name not in ("__init__.py", "_version.py", "api.py",
                                                                       "cli.py")]
+
+
+def test_column_labels_are_defined_once():
+    """A key written twice in the COLUMNS literal silently keeps the last label (a plan column
+    "treatment" once renamed the quality report's "Treatment" column)."""
+    import ast
+    import collections
+
+    source = (Path(__file__).resolve().parents[1] / "rfm_addin" / "core" / "labels.py").read_text()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Dict):
+            keys = [k.value for k in node.keys if isinstance(k, ast.Constant)]
+            assert [k for k, n in collections.Counter(keys).items() if n > 1] == []

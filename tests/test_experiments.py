@@ -200,14 +200,14 @@ def test_plan_campaign_on_the_demo_data():
     sizes = rfm.sample_sizes(base, 0.1, ratio=0.1 / 0.9)
     assert (row["needed_treatment"], row["needed_holdout"]) == (sizes["treatment"], sizes["holdout"])
     n = int(row["customers"])
-    assert row["holdout"] == round(0.1 * n) and row["treatment"] == n - row["holdout"]
+    assert row["held_out"] == round(0.1 * n) and row["treated"] == n - row["held_out"]
     assert row["detectable_lift"] == pytest.approx(
-        rfm.detectable_lift(base, int(row["treatment"]), n_holdout=int(row["holdout"])))
+        rfm.detectable_lift(base, int(row["treated"]), n_holdout=int(row["held_out"])))
     assert row["verdict"].startswith(f"At Risk has {n:,} customers: with a 10.0% holdout the smallest detectable lift")
     # the arms: only the planned customers, stratified by segment
     assert set(plan.customers["segment"]) == {"At Risk", "Lost"} and "arm" in plan.customers.columns
     counts = plan.assignment.counts
-    assert counts.loc["At Risk", "holdout"] == row["holdout"]
+    assert counts.loc["At Risk", "holdout"] == row["held_out"]
     with pytest.raises(RfmError, match="No customer is in 'VIP'"):
         rfm.plan_campaign(tx, segments="VIP")
 

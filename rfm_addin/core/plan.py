@@ -20,7 +20,7 @@ from .insights import percent
 #: More waves than this is not advice: the lift is then out of the segment's reach.
 MAX_WAVES = 4
 PLAN_COLUMNS = ["customers", "baseline", "lift", "needed_treatment", "needed_holdout", "needed_total",
-                "treatment", "holdout", "detectable_lift", "detectable_lift_even", "enough", "waves", "verdict"]
+                "treated", "held_out", "detectable_lift", "detectable_lift_even", "enough", "waves", "verdict"]
 
 
 @dataclass
@@ -113,7 +113,7 @@ def plan_rows(customers: pd.DataFrame, baselines: pd.DataFrame, segments: list[s
                        f"{hoped}, which needs {needed['total']:,}){even_text}; {advice}.")
         rows.append({"segment": name, "customers": n, "baseline": base, "lift": absolute,
                      "needed_treatment": needed["treatment"], "needed_holdout": needed["holdout"],
-                     "needed_total": needed["total"], "treatment": n_treat, "holdout": n_hold,
+                     "needed_total": needed["total"], "treated": n_treat, "held_out": n_hold,
                      "detectable_lift": detect, "detectable_lift_even": even, "enough": enough, "waves": waves,
                      "verdict": verdict})
     return pd.DataFrame(rows, columns=["segment", *PLAN_COLUMNS]).set_index("segment")

@@ -50,7 +50,7 @@ GROUPS: tuple[tuple[str, str, tuple[Button, ...]], ...] = (
         Button("clvcheck", "CLV check", "ChartTypeColumnInsertGallery", "Check the lifetime value models",
                "Fits the CLV models on the transactions up to 'CLV check from' on the RFM Settings sheet and compares "
                "their predictions with what customers did after it.", "rfm_addin.excel.clv:check_clv", "CLV check"),
-        Button("plantest", "Plan test", "TableInsert", "Plan a campaign test",
+        Button("plantest", "Plan test", "WhatIfAnalysisMenu", "Plan a campaign test",
                "For the segments on the RFM Settings sheet (Test segments, Test lift, Test holdout): the customers "
                "there are, their baseline from history, the customers a test needs, and the arms.",
                "rfm_addin.excel.plan:plan_test", "Plan test"),
