@@ -222,3 +222,19 @@ def test_plan_a_big_enough_segment():
     assert row["enough"] and row["waves"] == 1 and row["needed_treatment"] == 3835
     assert row["verdict"] == ("Big has 9,000 customers, enough: 2.0 points over its 10.0% 30-day baseline needs "
                               "3,835 treated and 3,835 held out (50.0%).")
+
+
+@settings(max_examples=40, deadline=None)
+@given(sizes=st.lists(st.integers(1, 120), min_size=1, max_size=5), share=st.floats(0.01, 0.6),
+       arms=st.integers(1, 3), seed=st.integers(0, 10_000))
+def test_each_stratum_gets_its_holdout_share_within_one_customer(sizes, share, arms, seed):
+    segments = np.repeat([f"s{i}" for i in range(len(sizes))], sizes)
+    customers = pd.DataFrame({"segment": segments}, index=pd.Index([f"id{i}" for i in range(len(segments))]))
+    if len(customers) < arms + 1:
+        return
+    names = tuple(f"arm{j}" for j in range(arms))
+    result = E.assign(customers, holdout=share, arms=names, random_state=seed)
+    for _, group in result.arm.groupby(customers["segment"]):
+        assert abs((group == "holdout").sum() - share * len(group)) <= 1
+        counts = [(group == name).sum() for name in names]
+        assert max(counts) - min(counts) <= 1

@@ -78,3 +78,18 @@ def test_plan_test_button(make_book):
     listed = values_written(book, 3, 3)
     arm = listed[0].index("Arm")
     assert sorted(row[arm] for row in listed[1:]) == sorted(expected.customers["arm"])
+
+
+def test_desktop_excel_values():
+    """Through xlwings' own Windows call_udf: ids as COM numbers, rates as currency cells."""
+    from desktop_harness import ComSheet, currency, windows_xlwings
+
+    ids = ["Customer ID", *[float(10000 + i) for i in range(40)]]
+    data = ComSheet.from_columns("Data", {"A": ids, "B": ["Segment", *(["x", "y"] * 20)]})
+    with windows_xlwings() as excel:
+        got = excel.call("RFM_ASSIGN", data.column("A:A"), 0.25, 3, data.column("B:B"))
+        plain = udfs.RFM_ASSIGN([[v] for v in ids], 0.25, 3, [[v] for v in ["Segment", *(["x", "y"] * 20)]])
+        assert got == plain and got[0] == ["Arm"]
+        frame = pd.DataFrame({"segment": ["x", "y"] * 20}, index=pd.Index([str(10000 + i) for i in range(40)]))
+        assert [row[0] for row in got[1:]] == rfm.assign(frame, holdout=0.25, random_state=3).arm.tolist()
+        assert excel.call("RFM_SAMPLE_SIZE", currency("0.1"), currency("0.02")) == [[3835]]   # one cell
