@@ -11,9 +11,10 @@ The public API (names are a contract; the Excel layer and the CLI call only thes
     analysis.to_excel("rfm.xlsx")
 """
 from ._version import __version__
-from .api import Analysis, analyze, clv_check, clv_summary, clv_table, history, migration, plan_campaign, rfm_table
+from .api import Analysis, analyze, clv_check, clv_summary, clv_table, history, migration, plan_campaign, rfm_table, usage_table
 from .core.experiments import Assignment, assign, detectable_lift, readout, readout_table, sample_size, sample_sizes
 from .core.plan import CampaignPlan
+from .core.compare import GroupComparison, compare_groups
 from .core.clv import ClvModel, clv, fit_clv
 from .core.clv_check import ClvCheck
 from .core.migration import History, Migration
@@ -33,5 +34,6 @@ __all__ = [
     "score", "thresholds", "DEFAULT_SEGMENTS", "segment", "LapseThreshold", "lapse_threshold", "Binning",
     "RfmResult", "migration", "Migration", "history", "History", "clv_summary", "fit_clv", "ClvModel",
     "clv", "clv_check", "ClvCheck", "clv_table", "sample_size", "sample_sizes", "detectable_lift", "assign",
-    "Assignment", "readout", "readout_table", "plan_campaign", "CampaignPlan",
+    "Assignment", "readout", "readout_table", "plan_campaign", "CampaignPlan", "compare_groups", "GroupComparison",
+    "usage_table",
 ]

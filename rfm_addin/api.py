@@ -566,3 +566,51 @@ def plan_campaign(
     return campaign_plan(customers, history, segments=segments, lift=lift, relative=relative, holdout=holdout,
                          window=window, arms=tuple(arms), random_state=random_state, alpha=alpha, power=power,
                          method=method)
+
+
+def usage_table(
+    events: Any,
+    *,
+    payments: Any = None,
+    as_of: object = None,
+    user: str | None = None,
+    timestamp: str | None = None,
+    event: str | None = None,
+    payment_user: str | None = None,
+    payment_date: str | None = None,
+    payment_amount: str | None = None,
+    payment_period: str | None = None,
+    top_features: int = 10,
+) -> pd.DataFrame:
+    """A modified RFM table of a subscription product: one row per user from an event log and payments.
+
+    Parameters
+    ----------
+    events : DataFrame or path
+        One row per event: user, timestamp, event or feature name (columns detected from
+        common headers, or named with ``user``, ``timestamp``, ``event``).
+    payments : DataFrame or path, optional
+        One row per payment: user, date, amount, and optionally a period or plan (monthly,
+        quarterly, yearly, weekly); ``payment_*`` name the columns.
+    as_of : date-like, optional
+        Default the day after the last event.
+    top_features : int
+        How many features get an adoption column (those used by the most users).
+
+    Returns
+    -------
+    DataFrame
+        Indexed by user: ``recency`` (days since last activity), ``frequency`` (weekly
+        sessions), ``monetary`` (current MRR), ``tenure`` (days), ``adoption: <feature>``; see
+        :mod:`rfm_addin.core.usage` for the definitions. ``attrs``: ``profile_columns``,
+        ``as_of``, ``window``, ``features``, ``quality``.
+    """
+    from .core.usage import usage_table as _usage_table
+
+    def frame(source: Any, what: str) -> pd.DataFrame:
+        return source if isinstance(source, pd.DataFrame) else frame_of(source, what=what)[0]
+
+    return _usage_table(frame(events, "usage_table"), payments=None if payments is None else
+                        frame(payments, "usage_table payments"), as_of=parse_as_of(as_of), user=user,
+                        timestamp=timestamp, event=event, payment_user=payment_user, payment_date=payment_date,
+                        payment_amount=payment_amount, payment_period=payment_period, top_features=top_features)

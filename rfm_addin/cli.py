@@ -87,6 +87,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="write the built-in demo transactions and analyse them")
     demo.add_argument("-o", "--output-dir", default="rfm-demo", help="folder for the demo files (default: rfm-demo)")
     demo.add_argument("--customers", type=int, default=1000, help="number of demo customers (default 1000)")
+    demo.add_argument("--saas", action="store_true",
+                      help="a subscription product instead: event log and payments of 2,000 users, through usage, "
+                           "clusters and a comparison of two clusters")
     _analysis_options(demo, with_columns=False)
 
     tpl = sub.add_parser("template", help="write the Excel workbook template (RFM ribbon, VBA callbacks, demo data)")
@@ -175,6 +178,28 @@ def build_parser() -> argparse.ArgumentParser:
     out.add_argument("--treatment", default=None, help="the treatment arm to read when there are several")
     out.add_argument("--planned", type=int, default=None, metavar="N", help="planned customers per arm")
     out.add_argument("--alpha", type=float, default=0.05, help="significance level (default 0.05)")
+
+    use = sub.add_parser("usage", help="a subscription product's users from an event log (and payments): activity, "
+                                       "MRR, adoption, clusters")
+    use.add_argument("input", help="events: one row per event (user, timestamp, event or feature), .csv or .xlsx")
+    use.add_argument("--payments", help="payments: user, date, amount and optionally a period or plan")
+    use.add_argument("--as-of", help="the date activity is measured to (default: the day after the last event)")
+    use.add_argument("--user", help="user column of the events (default: detected)")
+    use.add_argument("--timestamp", help="timestamp column of the events (default: detected)")
+    use.add_argument("--event", help="event or feature column (default: detected)")
+    use.add_argument("--features", type=int, default=10, help="features with an adoption column (default 10)")
+    use.add_argument("--k", type=int, default=None, help="number of clusters (default: chosen by the elbow)")
+    use.add_argument("--seed", type=int, default=0, help="seed of the silhouette and stability samples")
+    use.add_argument("-o", "--output", help="workbook to write (default: INPUT_usage.xlsx beside the input)")
+    use.add_argument("-q", "--quiet", action="store_true", help="no progress and no summary")
+
+    cmp = sub.add_parser("compare-groups", help="compare two groups of a customer table on every column")
+    cmp.add_argument("input", help="a customer-level table: .csv or .xlsx (e.g. the RFM Usage or RFM Customers sheet)")
+    cmp.add_argument("--sheet", help="sheet of an Excel file (default: the first)")
+    cmp.add_argument("--by", required=True, help="the grouping column, e.g. cluster or segment")
+    cmp.add_argument("--a", required=True, help="the first group")
+    cmp.add_argument("--b", required=True, help="the group it is compared with")
+    cmp.add_argument("-o", "--output", help="also write the comparison as a workbook (an RFM Compare sheet)")
 
     share = sub.add_parser("share", help="write a macro-free, formula-free .xlsx copy of a results workbook")
     share.add_argument("input", help="workbook saved by Excel: .xlsx or .xlsm (only read)")
@@ -348,7 +373,37 @@ def _cmd_analyze(args) -> None:
     _write_results(analysis, output, (args.input,), args)
 
 
+def _usage_workbook(table, output, inputs: tuple, *, k=None, seed: int = 0, progress=None, compare: bool = False):
+    """Cluster a usage table and write its workbook (with ``compare``, users whose subscription
+    lapsed compared with those still paying); returns (path, clusters, comparison or None)."""
+    import numpy as np
+    import pandas as pd
+
+    from .core.analysis import cluster_customers
+    from .core.compare import compare_groups
+    from .writers.layout import compare_sheets, usage_sheets
+    from .writers.xlsx import write_sheets
+
+    active = table.loc[table["recency"].notna()]
+    done = cluster_customers(active, k=k, random_state=seed, frequency_basis="sessions per week", progress=progress)
+    sheets = usage_sheets(table, done, pd.DataFrame(table.attrs["quality"]))
+    comparison = None
+    subscription = pd.Series(np.where(table["monetary"] > 0, "paying", "lapsed"), index=table.index)
+    if compare and subscription.nunique() == 2:
+        # what did the users whose subscription lapsed use, against those still paying?
+        adoption = [c for c in table.columns if str(c).startswith("adoption: ")]
+        comparison = compare_groups(table.assign(subscription=subscription), "subscription", "lapsed", "paying",
+                                    columns=["frequency", "tenure", *adoption])
+        sheets = sheets + compare_sheets(comparison)
+    written = write_sheets(sheets, output, {"title": "RFM usage analysis", "subject": "Users of a subscription product",
+                                            "comments": "Generated by rfm_addin"}, inputs)
+    return written, done, comparison
+
+
 def _cmd_demo(args) -> None:
+    if args.saas:
+        _cmd_demo_saas(args)
+        return
     folder = prepare_folder(args.output_dir)
     if args.export_segments:
         prepare_folder(args.export_segments)
@@ -359,6 +414,28 @@ def _cmd_demo(args) -> None:
     if not args.quiet:
         print(f"Demo transactions: {csv_path}")
     _write_results(analysis, folder / "rfm_demo.xlsx", (), args)
+
+
+def _cmd_demo_saas(args) -> None:
+    from .api import usage_table
+    from .core.demo import demo_usage
+
+    folder = prepare_folder(args.output_dir)
+    events, payments = demo_usage()
+    paths = [atomic_write(folder / name, lambda temp, f=frame: f.to_csv(temp, index=False))
+             for name, frame in (("demo_events.csv", events), ("demo_payments.csv", payments))]
+    table = usage_table(events, payments=payments)
+    written, done, comparison = _usage_workbook(table, folder / "usage_demo.xlsx", (), k=args.k, seed=args.seed,
+                                                progress=_progress(args.quiet), compare=True)
+    if _progress(args.quiet):
+        sys.stderr.write("\r\033[K")
+    if not args.quiet:
+        print(f"Demo events and payments: {paths[0]}, {paths[1]}")
+        print(f"Wrote {written}: {len(table):,} users in {done.clusters.k} clusters.")
+        if comparison is not None:
+            print(f"Users whose subscription lapsed ({comparison.n_a:,}) against those still paying "
+                  f"({comparison.n_b:,}):")
+            print("\n".join(f"- {line}" for line in comparison.sentences))
 
 
 def _cmd_template(args) -> None:
@@ -514,6 +591,46 @@ def _cmd_readout(args) -> None:
     print(f"- rule: {result['rule']}.")
 
 
+def _cmd_usage(args) -> None:
+    from .api import usage_table
+
+    output = args.output or str(Path(args.input).with_name(Path(args.input).stem + "_usage.xlsx"))
+    inputs = (args.input,) + ((args.payments,) if args.payments else ())
+    check_target(output, inputs)
+    say = _progress(args.quiet)
+    if say:
+        say("Reading the events")
+    events = read_transactions(args.input).frame
+    payments = read_transactions(args.payments).frame if args.payments else None
+    table = usage_table(events, payments=payments, as_of=args.as_of, user=args.user, timestamp=args.timestamp,
+                        event=args.event, top_features=args.features)
+    written, done, _ = _usage_workbook(table, output, inputs, k=args.k, seed=args.seed, progress=say)
+    if say:
+        sys.stderr.write("\r\033[K")
+    if not args.quiet:
+        active = int(table["recency"].notna().sum())
+        print(f"Wrote {written}: {len(table):,} users, {active:,} with activity, in {done.clusters.k} clusters.")
+        for number, row in done.profile.iterrows():
+            print(f"- Cluster {number} '{row['cluster_name']}': {int(row['customers']):,} users")
+
+
+def _cmd_compare_groups(args) -> None:
+    from .core.compare import compare_groups
+    from .writers.layout import compare_sheets
+    from .writers.xlsx import write_sheets
+
+    frame = read_transactions(args.input, sheet=args.sheet).frame
+    result = compare_groups(frame, args.by, args.a, args.b)
+    if args.output:
+        check_target(args.output, (args.input,))
+        written = write_sheets(compare_sheets(result), args.output, {"title": "RFM group comparison",
+                                                                      "comments": "Generated by rfm_addin"},
+                               (args.input,))
+        print(f"Wrote {written}")
+    print(f"{args.by} {result.a} ({result.n_a:,} customers) against {args.by} {result.b} ({result.n_b:,}):")
+    print("\n".join(f"- {line}" for line in result.sentences))
+
+
 def _cmd_share(args) -> None:
     from .writers.share_copy import share_copy
 
@@ -531,7 +648,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         {"analyze": _cmd_analyze, "demo": _cmd_demo, "template": _cmd_template,
          "excel-setup": _cmd_excel_setup, "migration": _cmd_migration, "history": _cmd_history,
          "share": _cmd_share, "clv-check": _cmd_clv_check, "plan": _cmd_plan,
-         "readout": _cmd_readout}[args.command](args)
+         "readout": _cmd_readout, "usage": _cmd_usage, "compare-groups": _cmd_compare_groups}[args.command](args)
     except RfmError as exc:
         if sys.stderr.isatty():
             sys.stderr.write("\r\033[K")

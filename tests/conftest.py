@@ -13,7 +13,7 @@ CORE_MODULES = frozenset({
     "test_rfm_definitions.py", "test_scoring.py", "test_segments.py", "test_clustering.py", "test_analysis.py",
     "test_bad_input.py", "test_readers.py", "test_cli.py", "test_summary_tables.py", "test_kept_columns.py",
     "test_describe.py", "test_architecture.py", "test_docs.py", "test_stages.py", "test_migration.py", "test_clv.py",
-    "test_clv_faces.py", "test_experiments.py", "test_experiments_faces.py",
+    "test_clv_faces.py", "test_experiments.py", "test_experiments_faces.py", "test_compare.py", "test_usage.py", "test_usage_faces.py",
 })
 
 

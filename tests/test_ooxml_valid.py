@@ -48,8 +48,12 @@ def test_every_written_workbook_is_valid(tmp_path):
     cli("clv-check", str(demo / "demo_transactions.csv"), "--calibration-end", "2025-06-30", "-o", str(checked), "-q")
     planned = tmp_path / "plan.xlsx"
     cli("plan", str(demo / "demo_transactions.csv"), "--segment", "At Risk", "-o", str(planned), "-q")
+    cli("demo", "--saas", "-o", str(tmp_path / "saas"), "-q")
+    compared = tmp_path / "compare.xlsx"
+    cli("compare-groups", str(tmp_path / "saas" / "usage_demo.xlsx"), "--by", "cluster", "--a", "1", "--b", "2",
+        "-o", str(compared))
     files = [ROOT / "workbook_template.xlsm", tmp_path / "excel" / "RFM workbook.xlsm", results, share, moved,
-             over_time, valued, checked, planned]
+             over_time, valued, checked, planned, tmp_path / "saas" / "usage_demo.xlsx", compared]
     assert all(f.is_file() for f in files)
     done = subprocess.run([sys.executable, str(VALIDATOR), *map(str, files)], capture_output=True, text=True)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]

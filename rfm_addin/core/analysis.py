@@ -17,7 +17,7 @@ from .clv import CustomerValues, value_by
 from .clustering import K_SELECTION_COLUMNS, SILHOUETTE_SAMPLE, ClusterResult, TooFewCustomers, cluster
 from .describe import nouns_for
 from .insights import build_insights
-from .profiles import PROFILE_COLUMNS, profile
+from .profiles import PROFILE_COLUMNS, extra_profile, profile
 from .ranges import segment_ranges
 from .value_findings import value_findings
 from .rfm import RfmResult
@@ -85,7 +85,7 @@ def cluster_table(table: pd.DataFrame, clusters: ClusterResult) -> pd.DataFrame:
     if not clusters.k:
         return pd.DataFrame(columns=[*CLUSTER_COLUMNS, *PROFILE_COLUMNS, "action"],
                             index=pd.Index([], name="cluster", dtype="int64"))
-    frame = profile(table, clusters.labels.rename("cluster"))
+    frame = profile(table, clusters.labels.rename("cluster"), columns=[])
     frame.index.name = "cluster"
     frame.insert(0, "cluster_name", clusters.names)
     if len(clusters.stability):
@@ -167,7 +167,7 @@ def analyze_result(
     say("Profiling segments and clusters")
     rule_table = rules_used(rules)
     score_thresholds = thresholds(table, bins=bins, method=method, frequency_basis=base.frequency_basis)
-    summary = profile(customers, "segment").sort_values("revenue", ascending=False, kind="stable")
+    summary = profile(customers, "segment", columns=[]).sort_values("revenue", ascending=False, kind="stable")
     summary["ranges"] = segment_ranges(customers, score_thresholds, nouns_for(base.frequency_basis))
     texts = rule_table.drop_duplicates("segment").set_index("segment")[["description", "action"]]
     summary = summary.join(texts, how="left")
@@ -178,6 +178,11 @@ def analyze_result(
             labelled = customers.loc[customers["cluster"].notna()]
             by_cluster = value_by(labelled, labelled["cluster"].astype("int64"))
             cluster_profile = cluster_profile.join(by_cluster.rename_axis("cluster"))
+    # the kept (or usage) columns' profiles after every existing column: formulas on the tables keep working
+    summary = summary.join(extra_profile(customers, customers["segment"]))
+    if clusters.k:
+        labelled = customers.loc[customers["cluster"].notna()]
+        cluster_profile = cluster_profile.join(extra_profile(labelled, labelled["cluster"].astype("int64")))
     insights = build_insights(customers, summary, cluster_profile, clusters, as_of=base.as_of,
                               frequency_basis=base.frequency_basis, rules=rule_table, thresholds=score_thresholds,
                               bins=bins)
@@ -204,3 +209,34 @@ def analyze_result(
                     quality=quality.to_frame(), insights=insights, as_of=base.as_of, parameters=parameters,
                     rules=rule_table, cluster_segments=segment_mix(customers, rule_table),
                     values=values)
+
+
+@dataclass
+class CustomerClusters:
+    """A customer-level table clustered, scored and segmented (:func:`cluster_customers`)."""
+
+    customers: pd.DataFrame
+    clusters: ClusterResult
+    profile: pd.DataFrame
+    segments: pd.DataFrame
+
+
+def cluster_customers(table: pd.DataFrame, *, k: int | None = None, weights=(1, 1, 1), random_state: int = 0,
+                      k_range: Iterable[int] = range(2, 11), bins: int = 5, method: str = "balanced",
+                      frequency_basis: str | None = None,
+                      progress: Callable[[str], None] | None = None) -> CustomerClusters:
+    """Cluster a table that already has one row per customer (recency, frequency, monetary and
+    any profile columns: a usage table, a CRM export): clusters, R/F/M scores and segments, the
+    profile per cluster (with the profile columns appended) and the segment mix per cluster. The
+    Cluster button and ``rfm-addin usage`` both call it."""
+    say = progress or (lambda text: None)
+    say(f"Clustering {len(table):,} customers")
+    k_values = [v for v in k_range if v < len(table)]
+    result = cluster(table, k=k, weights=weights, random_state=random_state, k_range=k_values or [2],
+                     frequency_basis=frequency_basis, progress=say)
+    segmented = segment(score(table, bins=bins, weights=weights, method=method),
+                        bins=bins).assign(cluster=result.labels, cluster_name=result.named_labels)
+    profile_frame = cluster_table(table, result)
+    profile_frame = profile_frame.join(extra_profile(table, result.labels.to_numpy()).rename_axis("cluster"))
+    return CustomerClusters(customers=segmented, clusters=result, profile=profile_frame,
+                            segments=segment_mix(segmented, rules_used()))

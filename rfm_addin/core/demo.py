@@ -63,3 +63,70 @@ def demo_transactions(*, n_customers: int = 1000, random_state: int = 42) -> pd.
         "OrderAmount": rows_amount,
     })
     return frame.sort_values(["OrderDate", "CustomerID"], kind="stable").reset_index(drop=True)
+
+
+#: Features of the demo product; "Reports" is the one healthy users adopt and others do not.
+DEMO_FEATURES = ("Dashboard", "Reports", "Export", "Alerts", "Search", "Integrations")
+#: The demo's plans: name, price, days per period.
+DEMO_PLANS = (("Basic monthly", 10.0, 30), ("Pro monthly", 30.0, 30), ("Team yearly", 1200.0, 365))
+
+
+def demo_usage(*, n_users: int = 2000, random_state: int = 42, as_of: str = "2025-12-31") -> tuple[pd.DataFrame,
+                                                                                                 pd.DataFrame]:
+    """A synthetic SaaS product: an event log and payments, with a planted effect.
+
+    Users sign up over the year before ``as_of`` on one of :data:`DEMO_PLANS` and pay each
+    period while subscribed. Three kinds of user: *healthy* (60%), *at risk* (25%: as active,
+    but they use Reports in about 10% of their weeks against 60% for healthy users) and
+    *churned* (15%: like the at-risk users until they stop, 9 to 20 weeks before ``as_of``, and
+    stop paying). Each active week a user has a Poisson number of sessions of 1 to 4 events.
+
+    Returns
+    -------
+    (events, payments)
+        ``events``: user_id, timestamp, event; ``payments``: user_id, date, amount, plan. The
+        kind of each user is ``events.attrs["kinds"]`` (a Series), for checking the effect.
+    """
+    rng = np.random.default_rng(random_state)
+    end = pd.Timestamp(as_of)
+    users = np.array([f"U{i:05d}" for i in range(1, n_users + 1)])
+    kind = rng.choice(np.array(["healthy", "at risk", "churned"]), n_users, p=[0.6, 0.25, 0.15])
+    signup = (end - pd.to_timedelta(rng.integers(60, 365, n_users), unit="D")).to_numpy()
+    stop = np.where(kind == "churned", (end - pd.to_timedelta(rng.integers(63, 140, n_users), unit="D")).to_numpy(),
+                    np.datetime64(end))
+    rate = rng.gamma(2.0, 0.75, n_users)                     # sessions per active week
+    reports = np.where(kind == "healthy", 0.6, 0.1)
+    plan = rng.choice(len(DEMO_PLANS), n_users, p=[0.5, 0.35, 0.15])
+    others = np.array([f for f in DEMO_FEATURES if f != "Reports"])
+    parts = []
+    end64 = np.datetime64(end, "s")
+    for week in range(53):
+        week_start = end64 - np.timedelta64(7 * (week + 1), "D")
+        live = (signup <= week_start + np.timedelta64(7, "D")) & (stop > week_start)
+        idx = np.flatnonzero(live & (rng.random(n_users) < 0.85))
+        sessions = rng.poisson(rate[idx])
+        owner = np.repeat(idx, sessions)                                   # one entry per session
+        first_of_week = np.r_[True, owner[1:] != owner[:-1]] if len(owner) else np.zeros(0, bool)
+        start = week_start + rng.integers(0, 7 * 86400, len(owner)).astype("timedelta64[s]")
+        with_reports = first_of_week & (rng.random(len(owner)) < reports[owner])
+        sizes = rng.integers(1, 5, len(owner))
+        event_owner = np.repeat(owner, sizes)
+        step = np.arange(len(event_owner)) - np.repeat(np.cumsum(sizes) - sizes, sizes)     # 0.. within session
+        names = others[rng.integers(0, len(others), len(event_owner))].astype(object)
+        names[(step == 0) & np.repeat(with_reports, sizes)] = "Reports"
+        stamps = np.repeat(start, sizes) + (3 * 60 * step).astype("timedelta64[s]")
+        parts.append(pd.DataFrame({"user_id": users[event_owner], "timestamp": stamps, "event": names}))
+    events = pd.concat(parts, ignore_index=True)
+    events = events.loc[(events["timestamp"] < end64) & (events["timestamp"].to_numpy()
+                                                           >= signup[pd.Index(users).get_indexer(events["user_id"])])]
+    events = events.sort_values("timestamp", kind="stable").reset_index(drop=True)
+    pays = []
+    for u in range(n_users):
+        name, price, days = DEMO_PLANS[plan[u]]
+        date = pd.Timestamp(signup[u])
+        while date < min(pd.Timestamp(stop[u]), end):
+            pays.append((users[u], date.normalize(), price, name))
+            date += pd.Timedelta(days=days)
+    payments = pd.DataFrame(pays, columns=["user_id", "date", "amount", "plan"])
+    events.attrs["kinds"] = pd.Series(kind, index=users, name="kind")
+    return events, payments

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .errors import RfmError
 from .validation import check_columns, group_labels
 
 PROFILE_COLUMNS = [
@@ -17,7 +18,48 @@ PROFILE_COLUMNS = [
 ]
 
 
-def profile(table: pd.DataFrame, by, *, long: bool = False) -> pd.DataFrame:
+#: Categories of a text column shown in a profile (the most frequent overall; the rest are "other").
+TOP_CATEGORIES = 5
+
+
+def extra_columns(table: pd.DataFrame, columns=None) -> list[str]:
+    """The columns a profile describes besides R, F and M: ``columns`` if given, else
+    ``table.attrs["profile_columns"]`` (kept columns, usage columns), never scores, labels or ids."""
+    from .labels import CUSTOMER_RESULT_COLUMNS
+
+    wanted = table.attrs.get("profile_columns", []) if columns is None else \
+        ([columns] if isinstance(columns, str) else list(columns))
+    missing = [c for c in wanted if c not in table.columns]
+    if missing and columns is not None:
+        raise RfmError(f"profile(): {', '.join(map(repr, missing))} is not a column of the table.")
+    return [c for c in wanted if c in table.columns and c not in CUSTOMER_RESULT_COLUMNS and c not in
+            ("customer", "customers")]
+
+
+def _describe_extra(table: pd.DataFrame, groups: np.ndarray, column: str) -> pd.DataFrame:
+    """Per group: mean and median of a numeric column, or the share of each top category of a text one."""
+    values = table[column]
+    if pd.api.types.is_bool_dtype(values) or not pd.api.types.is_numeric_dtype(values):
+        text = values.astype(object).where(values.notna(), "(empty)").astype(str)
+        top = text.value_counts().index[:TOP_CATEGORIES]
+        text = text.where(text.isin(top), "other")
+        shares = pd.crosstab(groups, text.to_numpy(), normalize="index")
+        order = [c for c in [*top, "other"] if c in shares.columns]
+        return shares[order].rename(columns=lambda c: f"{column}: {c} (share)")
+    grouped = values.astype(float).groupby(groups)
+    return pd.DataFrame({f"{column} (mean)": grouped.mean(), f"{column} (median)": grouped.median()})
+
+
+def extra_profile(table: pd.DataFrame, groups, columns=None) -> pd.DataFrame:
+    """The profile columns of :func:`extra_columns` per group (``groups``: one label per row), to
+    append after a table's own columns."""
+    out = pd.DataFrame(index=pd.Index(sorted(pd.unique(np.asarray(groups)))))
+    for column in extra_columns(table, columns):
+        out = out.join(_describe_extra(table, np.asarray(groups), column))
+    return out
+
+
+def profile(table: pd.DataFrame, by, *, columns=None, long: bool = False) -> pd.DataFrame:
     """Per-group profile of a customer table.
 
     Parameters
@@ -26,8 +68,14 @@ def profile(table: pd.DataFrame, by, *, long: bool = False) -> pd.DataFrame:
         Customer table with ``recency``, ``frequency``, ``monetary``.
     by : str or array-like
         A column of ``table`` (e.g. "segment", "cluster") or labels aligned with its rows.
+    columns : str or list of str, optional
+        Further columns to describe; default ``table.attrs["profile_columns"]`` (the ``keep``
+        columns of :func:`rfm_addin.rfm_table`, the usage columns of
+        :func:`rfm_addin.usage_table`). Numeric ones get "<column> (mean)" and "(median)",
+        text ones "<column>: <category> (share)" for their :data:`TOP_CATEGORIES` most
+        frequent categories and "other". Scores, labels and ids are never described.
     long : bool
-        False: one row per group with the columns of :data:`PROFILE_COLUMNS`.
+        False: one row per group with the columns of :data:`PROFILE_COLUMNS`, then the extra ones.
         True: the pivot-ready long form with columns ``group``, ``metric``, ``value``.
 
     Returns
@@ -57,6 +105,7 @@ def profile(table: pd.DataFrame, by, *, long: bool = False) -> pd.DataFrame:
         "revenue_share": sums["monetary"] / total if total > 0 else np.nan,
         "avg_order_value": sums["monetary"] / sums["frequency"].where(sums["frequency"] > 0),
     })
+    frame = frame.join(extra_profile(table, groups.to_numpy(), columns))
     frame.index.name = name
     if not long:
         return frame

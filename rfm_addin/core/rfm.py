@@ -348,6 +348,7 @@ def rfm_from_prepared(p: Prepared, as_of: pd.Timestamp | None) -> RfmResult:
                       report)
     if p.keep:
         table = _attach_kept(table, lines.frame, p.keep, rows, lines.cust_codes, lines.cust_ids)
+        table.attrs["profile_columns"] = list(p.keep.values())
     cols = p.cols
     return finish(table, report, as_of_stamp, cols, int(rows.sum()), float(amounts[rows].sum()))
 

@@ -38,6 +38,8 @@ def role_of(header: str) -> set[str]:
     """The roles a header could play (recency, frequency, monetary, customer)."""
     w = words(header)
     roles = set()
+    if "adoption" in w:       # "Adoption: Revenue report" describes a feature, never R, F or M
+        return roles
     if "recency" in w or ({"days", "day", "weeks", "months"} & w and _RECENCY_CONTEXT & w):
         roles.add("recency")
     if _FREQUENCY_WORDS & w or ({"count", "number", "num", "no"} & w and _FREQUENCY_NOUNS & w):

@@ -50,9 +50,8 @@ import importlib
 from pathlib import Path
 from typing import Any, Callable
 
-from .. import analyze, cluster, score, segment
-from ..core.analysis import cluster_table, segment_mix
-from ..core.segments import rules_used
+from .. import analyze
+from ..core.analysis import cluster_customers
 from ..core.errors import RfmError
 from ..writers.layout import (CLUSTER_SHEETS, CLV_SHEET, TABLE_START_ROW, SheetSpec, analysis_sheets,  # noqa: F401
                               cluster_sheets, clv_off_sheet)
@@ -136,15 +135,12 @@ def cluster_sheet(book: Any, feedback: Feedback) -> None:
     table, keep = customer_table.metrics_table(frame, columns, first_row)
     if len(table) < 3:
         raise RfmError(f"Clustering needs at least 3 customers; the active sheet has {len(table)}.")
-    feedback.progress(f"Clustering {len(table):,} customers")
-    result = cluster(table, k=options.k, weights=options.weights, random_state=options.seed,
-                     k_range=range(2, min(options.k_max, len(table) - 1) + 1),
-                     frequency_basis=columns.frequency, progress=feedback.progress)
-    segmented = segment(score(table, bins=options.bins, weights=options.weights, method=options.method),
-                        bins=options.bins).assign(cluster=result.labels, cluster_name=result.named_labels)
-    mix = segment_mix(segmented, rules_used())
-    specs = cluster_sheets(frame, keep, result.labels, result.names, cluster_table(table, result),
-                           result.k_selection, mix)
+    done = cluster_customers(table, k=options.k, weights=options.weights, random_state=options.seed,
+                             k_range=range(2, min(options.k_max, len(table) - 1) + 1), bins=options.bins,
+                             method=options.method, frequency_basis=columns.frequency, progress=feedback.progress)
+    result = done.clusters
+    specs = cluster_sheets(frame, keep, result.labels, result.names, done.profile, result.k_selection,
+                           done.segments)
     live_writer.write_sheets(book, specs, progress=feedback.progress)
 
 

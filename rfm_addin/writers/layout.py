@@ -737,3 +737,88 @@ def plan_sheets(plan) -> list[SheetSpec]:
                   [table_spec("RFM_TestCustomers", plan.customers, index=plan.customers.index.name or "Customer")]),
     ]
     return checked(sheets)
+
+
+# --------------------------------------------------------------------------------------
+# Usage tables and group comparisons
+# --------------------------------------------------------------------------------------
+#: Sheet headers of a usage table's columns (the customer-level detection finds them again).
+USAGE_HEADERS = {"recency": "Days since last activity", "frequency": "Weekly sessions", "monetary": "MRR",
+                 "tenure": "Tenure (days)"}
+USAGE_FORMATS = {"recency": "decimal", "frequency": "decimal", "monetary": "money", "tenure": "days"}
+
+
+def usage_table_spec(name: str, table: pd.DataFrame) -> TableSpec:
+    """A usage table (:func:`rfm_addin.usage_table`, perhaps with clusters) as an Excel Table."""
+    data = table.reset_index(names=table.index.name or "User")
+    headers, formats = [], []
+    for i, column in enumerate(data.columns):
+        text = str(column)
+        if i == 0:
+            headers.append(text), formats.append("text")
+        elif text in USAGE_HEADERS:
+            headers.append(USAGE_HEADERS[text]), formats.append(USAGE_FORMATS[text])
+        elif text.lower().startswith("adoption: "):
+            headers.append("Adoption: " + text.split(":", 1)[1].strip()), formats.append("share")
+        else:
+            label, kind = COLUMNS.get(text, (text, "general"))
+            headers.append(label), formats.append(kind)
+    return TableSpec(name, data, headers, formats)
+
+
+def usage_sheets(table: pd.DataFrame, done, quality: pd.DataFrame) -> list[SheetSpec]:
+    """The sheets of ``rfm-addin usage``: the usage table with each user's cluster and segment,
+    the cluster profiles (with adoption), the choice of k and the cleaning counted."""
+    window = table.attrs.get("window")
+    span = f"{window[0]:%Y-%m-%d} to {window[1] - pd.Timedelta(days=1):%Y-%m-%d}" if window else "the last 8 weeks"
+    listed = table.join(done.customers[["segment", "cluster", "cluster_name"]], how="left")
+    listed.attrs = {}
+    sheets = [
+        SheetSpec("RFM Usage", "Users: activity, MRR, adoption, cluster",
+                  f"One row per user as of {table.attrs.get('as_of', pd.Timestamp('today')):%Y-%m-%d}. Weekly sessions "
+                  f"and adoption over {span} (a session: events less than 30 minutes apart; adoption: the share of "
+                  "the user's active weeks with the feature). MRR: the latest payment as a monthly amount, 0 once "
+                  "its period has passed. Users without activity have no cluster.",
+                  [usage_table_spec("RFM_Usage", listed)]),
+        SheetSpec("RFM Usage Clusters", "Cluster profiles", CLUSTER_NOTE + " Adoption columns: mean and median share "
+                  "of active weeks.", [table_spec("RFM_UsageClusters", done.profile, index="cluster"),
+                                       segment_mix_table("RFM_UsageClusterSegments", done.segments)], freeze=False),
+        k_selection_sheet("RFM Usage K", "RFM_UsageK", done.clusters.k_selection, "Choosing the number of clusters"),
+        SheetSpec("RFM Usage Quality", "Data quality", "Every cleaning step, counted.",
+                  [table_spec("RFM_UsageQuality", quality)]),
+    ]
+    return checked(sheets)
+
+
+def compare_sheets(comparison) -> list[SheetSpec]:
+    """The "RFM Compare" sheet: the sentences, the table, and a bar chart of the largest
+    standardised differences."""
+    c = comparison
+    a, b = (f"{c.by} {v}" for v in (c.a, c.b))
+    sentences = pd.DataFrame({"number": range(1, len(c.sentences) + 1), "finding": c.sentences})
+    table = c.table.rename(columns={"value_a": "value_a", "value_b": "value_b"})
+    spec = SheetSpec("RFM Compare", f"{a} ({c.n_a:,}) against {b} ({c.n_b:,})",
+                     "Each column compared: numbers by their means (Cohen's d, Welch's t test), text by the share of "
+                     "each category (two-proportion z test); p-values adjusted for the number of rows "
+                     "(Benjamini-Hochberg); largest standardised differences first.",
+                     [table_spec("RFM_CompareFindings", sentences), _compare_table(table, a, b)], freeze=False)
+    spec.tables[0].fit_width = False
+    top = c.table.head(10)
+    if len(top):
+        chart = pd.DataFrame({"what": [f"{r.column}: {r.category}" if r.category else str(r.column)
+                                       for r in top.itertuples()], "smd": top["smd"].to_numpy()})
+        spec.tables.append(TableSpec("RFM_CompareChart", chart, ["Column", "Standardised difference"],
+                                     ["text", "decimal"]))
+        spec.charts.append(ChartSpec(
+            name="RFM_Chart_Compare", kind="bar", title="Largest standardised differences", table="RFM_CompareChart",
+            categories="what", series=[SeriesSpec("smd", colour="#4E79A7")], anchor=_right_of(spec.tables[1:]),
+            size=(720, 320), reverse_categories=True, y_format="0.0"))
+    return checked([spec])
+
+
+def _compare_table(table: pd.DataFrame, a: str, b: str) -> TableSpec:
+    headers = ["Column", "Category", "Kind", a, b, "Difference", "Relative difference", "Standardised difference",
+               "Test", "p-value", "Adjusted p-value"]
+    formats = ["text", "text", "text", "decimal", "decimal", "decimal", "share", "decimal", "text", "decimal",
+               "decimal"]
+    return TableSpec("RFM_Compare", table.reset_index(drop=True), headers, formats)
