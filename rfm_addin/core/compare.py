@@ -75,8 +75,16 @@ def _group(table: pd.DataFrame, by: str, value) -> pd.Series:
     mask = labels == value
     if not mask.any():
         mask = labels.astype(str) == str(value)
+    if not mask.any():           # 1 against cells read as 1.0, "3" against 3
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            number = None
+        if number is not None:
+            mask = pd.to_numeric(labels, errors="coerce") == number
     if not mask.any():
-        shown = ", ".join(map(str, pd.unique(labels.dropna())[:12]))
+        shown = ", ".join(str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)
+                          for v in pd.unique(labels.dropna())[:12])
         raise RfmError(f"No customer has {by} = {value!r}; the values are {shown}.")
     return mask
 

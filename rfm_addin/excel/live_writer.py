@@ -132,6 +132,25 @@ def mark(sheet: Any) -> None:
     sheet.names.add(OWNER_NAME, f"={_quoted(sheet.name)}!$A$1")
 
 
+#: Sheet-scoped name of the add-in's sheets that are inputs to other buttons (a usage table).
+INPUT_NAME = "RFM_ADDIN_INPUT"
+
+
+def is_input(sheet: Any) -> bool:
+    """Whether one of the add-in's sheets is marked as an input (the Cluster button may read it)."""
+    try:
+        names = list(sheet.names)
+    except Exception:
+        return False
+    return any(n.name.rsplit("!", 1)[-1].casefold() == INPUT_NAME.casefold() for n in names)
+
+
+def mark_input(sheet: Any, spec: Any = None) -> None:
+    """Mark a written sheet as an input of the other buttons (once); usable as ``after_sheet``."""
+    if not is_input(sheet):
+        sheet.names.add(INPUT_NAME, f"={_quoted(sheet.name)}!$A$1")
+
+
 def _table_names(sheet: Any) -> list[str]:
     try:
         return [t.name for t in sheet.tables]

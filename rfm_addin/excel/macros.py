@@ -69,14 +69,17 @@ START_SHEET = "Start here"
 # --------------------------------------------------------------------------------------
 # Reading the active sheet
 # --------------------------------------------------------------------------------------
-def read_source(sheet: Any) -> tuple[list[list], int]:
+def read_source(sheet: Any, *, results: bool = False) -> tuple[list[list], int]:
     """The active sheet's data: header and rows, and the sheet row of the first data row.
+
+    A sheet the add-in wrote is refused (a click on the wrong sheet), unless it is marked as
+    an input (the usage table) or ``results`` (the Compare groups button reads results).
 
     Reads the sheet's first Excel Table if there is one, else its used range, through
     :func:`.cell_values.read_values`: error cells as text (``#N/A``, ``#SPILL!``) so they
     are reported, not taken for blanks; currency cells as numbers.
     """
-    if live_writer.is_owned(sheet):
+    if live_writer.is_owned(sheet) and not (results or live_writer.is_input(sheet)):
         raise RfmError(f"The active sheet {sheet.name!r} holds results of the RFM add-in. "
                        "Select the sheet with your data, then click the button again.")
     tables = list(sheet.tables) if hasattr(sheet, "tables") else []

@@ -54,12 +54,20 @@ GROUPS: tuple[tuple[str, str, tuple[Button, ...]], ...] = (
                "For the segments on the RFM Settings sheet (Test segments, Test lift, Test holdout): the customers "
                "there are, their baseline from history, the customers a test needs, and the arms.",
                "rfm_addin.excel.plan:plan_test", "Plan test"),
+        Button("comparegroups", "Compare groups", "ChartTypeComboInsertGallery", "Compare two groups on every column",
+               "Compares groups A and B of the 'Compare groups by' column of the active sheet (set on the RFM Settings "
+               "sheet) on every column: the largest differences, in numbers and words.",
+               "rfm_addin.excel.usage:compare_groups_sheet", "Compare groups"),
     )),
     ("rfmGroupData", "Data", (
         Button("load", "Load from database", "GetExternalDataFromOtherSources", "Load transactions from a database",
                "Customers aggregated by the database connection named on the RFM Settings sheet, then the "
                "analysis as after Analyze.", "rfm_addin.excel.load:load_data",
                "Load data"),
+        Button("usage", "Build usage table", "TableInsertExcel", "Users of a subscription product",
+               "From the event log (and payments) sheets named on the RFM Settings sheet: one row per user with days "
+               "since last activity, weekly sessions, MRR, tenure and adoption; the Cluster button reads it.",
+               "rfm_addin.excel.usage:build_usage_table", "Build usage table"),
         Button("share", "Share copy", "FileSendAsAttachment", "Save a copy to share",
                "Saves a copy of the results without macros or formulas, ready to send.",
                "rfm_addin.excel.share:share_workbook", "Share copy"),

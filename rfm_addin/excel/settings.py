@@ -276,6 +276,15 @@ SETTINGS: tuple[Setting, ...] = (
             _share_setting),
     Setting("test_window", "Test window (days)", 30,
             "Plan test: days after the campaign in which a purchase counts: 30, 60 or 90.", _window),
+    Setting("usage_events", "Usage events sheet", None,
+            "Build usage table button: the sheet with the event log (user, timestamp, event); empty: the active "
+            "sheet.", _name),
+    Setting("usage_payments", "Usage payments sheet", None,
+            "Build usage table: the sheet with payments (user, date, amount, plan); empty: no MRR.", _name),
+    Setting("compare_by", "Compare groups by", "cluster",
+            "Compare groups button: the column whose groups are compared (cluster, segment...).", _name),
+    Setting("compare_a", "Compare group A", None, "Compare groups: the first group, e.g. 3.", _name),
+    Setting("compare_b", "Compare group B", None, "Compare groups: the group it is compared with, e.g. 1.", _name),
 )
 
 _BY_KEY = {s.key: s for s in SETTINGS}
@@ -326,6 +335,11 @@ class Settings:
     test_lift: tuple[float, bool] = (0.02, False)
     test_holdout: float = 0.1
     test_window: int = 30
+    usage_events: str | None = None
+    usage_payments: str | None = None
+    compare_by: str = "cluster"
+    compare_a: str | None = None
+    compare_b: str | None = None
 
     def migration_kwargs(self) -> dict[str, Any]:
         """Keyword arguments of :func:`rfm_addin.migration` for these settings (dates aside)."""

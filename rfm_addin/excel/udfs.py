@@ -36,7 +36,7 @@ import pandas as pd
 import xlwings as xw
 
 from ..core.columns import SYNONYMS, normalise_header
-from .. import choose_k, cluster, clv_table, migration, profile, rfm_table, score, segment
+from .. import choose_k, cluster, clv_table, compare_groups, migration, profile, rfm_table, score, segment
 from ..writers.layout import COLUMNS
 from ..core.validation import MAX_SEED
 from . import used_rows
@@ -751,8 +751,57 @@ def RFM_READOUT(conv_t, n_t, conv_h, n_h):
     return [[k, None if isinstance(v, float) and np.isnan(v) else v] for k, v in rows]
 
 
+@xw.func(category=CATEGORY, call_in_wizard=False)
+@xw.arg("groups", **_COLUMN, doc="The group of each customer (a cluster or segment column), header optional.")
+@xw.arg("a", doc="The first group, e.g. 3.")
+@xw.arg("b", doc="The group it is compared with, e.g. 1.")
+@xw.arg("values", **_COLUMN, doc="The columns to compare, side by side, with their header row, same height.")
+@xw.ret(index=False, header=False)
+@_guarded
+def RFM_COMPARE(groups, a, b, values):
+    """Two groups compared on every column of a range (groups and values with header rows): differences and p-values.
+
+    Parameters
+    ----------
+    groups : range
+        One column: the group of each row.
+    a, b : value
+        The two groups.
+    values : range
+        One or more adjacent columns with a header row (the same rows as ``groups``).
+
+    Returns
+    -------
+    list of list
+        rfm_addin.compare_groups' table (Column, Category, A, B, Difference, Standardised
+        difference, p-value, Adjusted p-value), largest difference first.
+    """
+    rows = trim_rows(as_rows(values))
+    labels = [row[0] for row in as_rows(groups)][:len(rows)]
+    if len(rows) < 3 or not all(isinstance(h, str) and h.strip() for h in rows[0]):
+        raise ArgumentError("values: give the columns to compare with their header row and at least two rows.")
+    if len(labels) != len(rows):
+        raise ArgumentError(f"groups and values must have the same rows ({len(labels)} and {len(rows)}).")
+    header_cell = labels[0]
+    frame = pd.DataFrame([list(row) for row in rows[1:]], columns=[str(h).strip() for h in rows[0]])
+    by = "__group"
+    frame[by] = [str(int(v)) if isinstance(v, float) and v.is_integer() else v for v in labels[1:]]
+    if isinstance(header_cell, str) and header_cell.strip() in frame.columns:
+        frame = frame.drop(columns=header_cell.strip())
+    key = {k: str(int(v)) if isinstance(v, float) and float(v).is_integer() else v for k, v in (("a", a), ("b", b))}
+    result = compare_groups(frame, by, key["a"], key["b"])
+    table = result.table
+    out = [["Column", "Category", str(a), str(b), "Difference", "Standardised difference", "p-value",
+            "Adjusted p-value"]]
+    for row in table.itertuples():
+        out.append([row.column, row.category, row.value_a, row.value_b, row.difference, row.smd,
+                    None if np.isnan(row.p_value) else row.p_value,
+                    None if np.isnan(row.p_adjusted) else row.p_adjusted])
+    return out
+
+
 __all__ = ["RFM_TABLE", "RFM_SCORE", "RFM_SEGMENT", "RFM_CLUSTER", "RFM_KSELECT", "RFM_PROFILE", "RFM_MIGRATION",
-           "RFM_MOVED", "RFM_CLV", "RFM_CHURN", "RFM_SAMPLE_SIZE", "RFM_DETECTABLE_LIFT", "RFM_ASSIGN", "RFM_READOUT"]
+           "RFM_MOVED", "RFM_CLV", "RFM_CHURN", "RFM_SAMPLE_SIZE", "RFM_DETECTABLE_LIFT", "RFM_ASSIGN", "RFM_READOUT", "RFM_COMPARE"]
 
 #: Excel's Insert Function dialog shows a function's description up to this many characters.
 DESCRIPTION_LIMIT = 255
