@@ -103,6 +103,14 @@ def _timestamps(values: pd.Series, column: str, report: QualityReport, what: str
     return read_dates(values, column, 2)
 
 
+def _id_text(values: pd.Series) -> pd.Series:
+    """User ids as text (1234.0 read from a sheet is "1234"; blanks ""), worked out once per distinct id."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    texts = np.array([str(int(v)) if isinstance(v, (float, np.floating)) and float(v).is_integer() else str(v).strip()
+                      for v in uniques] + [""], dtype=object)
+    return pd.Series(texts[codes], index=values.index)       # code -1 (missing) takes the last entry, ""
+
+
 def _period_days(value: object) -> float | None:
     words = re.split(r"[^a-z]+", str(value).lower())
     for word in words:
@@ -123,12 +131,14 @@ def _mrr(payments: pd.DataFrame, as_of: pd.Timestamp, report: QualityReport, *, 
     found = _resolve(payments, PAYMENT_SYNONYMS, {"user": user, "date": date, "amount": amount, "period": period},
                      ("user", "date", "amount"), "payments", "payment_user=, payment_date=, payment_amount=")
     u, d, a, p = (found[role] for role in ("user", "date", "amount", "period"))
-    frame = pd.DataFrame({"user": payments[u].astype(str).str.strip(), "when": _timestamps(payments[d], d, report,
+    frame = pd.DataFrame({"user": _id_text(payments[u]).to_numpy(), "when": _timestamps(payments[d], d, report,
                                                                                              "payments"),
                           "amount": read_numbers(payments[a], a, 2)})
     if p is not None:
-        frame["period"] = payments[p].map(_period_days)
-        unknown = payments[p][frame["period"].isna() & payments[p].notna()]
+        codes, uniques = pd.factorize(payments[p])
+        days = np.array([_period_days(v) for v in uniques] + [np.nan], dtype=float)
+        frame["period"] = days[codes]
+        unknown = payments[p][frame["period"].isna().to_numpy() & payments[p].notna().to_numpy()]
         if len(unknown):
             raise DataError(f"Payments, column {p!r}: {len(unknown):,} period(s) not known, e.g. {unknown.iloc[0]!r}; use "
                             "monthly, quarterly, yearly or weekly (or a plan name containing one of them).", column=p,
@@ -173,8 +183,7 @@ def usage_table(events: pd.DataFrame, *, payments: pd.DataFrame | None = None, a
     found = _resolve(events, EVENT_SYNONYMS, {"user": user, "timestamp": timestamp, "event": event},
                      ("user", "timestamp", "event"), "events", "user=, timestamp=, event=")
     u, t, e = (found[role] for role in ("user", "timestamp", "event"))
-    ids = events[u].astype(object).where(events[u].notna(), "")
-    ids = ids.map(lambda v: str(int(v)) if isinstance(v, float) and v.is_integer() else str(v).strip())
+    ids = _id_text(events[u])
     when = _timestamps(events[t], t, report, "events")
     frame = pd.DataFrame({"user": ids.to_numpy(), "when": when, "event": events[e].astype(str).str.strip().to_numpy()})
     no_user = frame["user"].eq("") | frame["user"].eq("nan")
