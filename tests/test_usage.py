@@ -90,3 +90,15 @@ def test_sheet_headers_are_found_and_adoption_is_never_a_metric():
                "Adoption: Revenue report", "Adoption: Monthly sessions export"]
     found = detect(headers, None, None, None, None)
     assert (found.recency, found.frequency, found.monetary) == ("Days since last activity", "Weekly sessions", "MRR")
+
+
+def test_retention_baseline_by_hand():
+    from rfm_addin.core.usage import retention_baseline
+
+    # month ends with 30 days after them before the last event (2024-04-20): 2024-01-31 and 2024-02-29 (months=2)
+    events = pd.DataFrame({"user": ["a", "a", "b", "b", "c"],
+                           "time": ["2024-01-05", "2024-02-10", "2024-01-20", "2024-04-20", "2024-02-15"],
+                           "event": "x"})
+    # 01-31: a, b seen; within 30 days after: a (02-10) -> 1 of 2.  02-29: a, b, c seen; none in March -> 0 of 3
+    assert retention_baseline(events, ["a", "b", "c"], months=2) == pytest.approx(1 / 5)
+    assert retention_baseline(events, ["a"], months=2) == pytest.approx(1 / 2)

@@ -74,3 +74,16 @@ def test_compare_groups_on_the_usage_workbook(saas, tmp_path):
     assert len(openpyxl.load_workbook(out)["RFM Compare"]._charts) == 1
     done = cli("compare-groups", str(saas / "usage_demo.xlsx"), "--by", "Cluster", "--a", "1", "--b", "99")
     assert done.returncode != 0 and "No customer has Cluster = '99'" in done.stderr
+
+
+def test_compare_groups_with_a_retention_plan(saas, tmp_path):
+    out = tmp_path / "plan.xlsx"
+    done = cli("compare-groups", str(saas / "usage_demo.xlsx"), "--by", "cluster", "--a", "2", "--b", "3",
+               "--events", str(saas / "demo_events.csv"), "--lift", "5pp", "-o", str(out))
+    assert done.returncode == 0, done.stderr
+    assert "A 30-day retention test for Cluster " in done.stdout
+    book = openpyxl.load_workbook(out)
+    assert {"RFM Compare", "RFM Test Plan", "RFM Test Customers"} <= set(book.sheetnames)
+    plan = table(out, "RFM Test Plan", "RFM_TestPlan")
+    arms = table(out, "RFM Test Customers", "RFM_TestCustomers")["Arm"]
+    assert int(plan["Customers"].iloc[0]) == len(arms) and set(arms) == {"holdout", "treatment"}

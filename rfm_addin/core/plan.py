@@ -139,3 +139,20 @@ def campaign_plan(customers: pd.DataFrame, baselines: pd.DataFrame, *, segments=
     return CampaignPlan(table=table, assignment=assignment, customers=listed, baselines=baselines,
                         settings={"lift": lift, "relative": relative, "holdout": holdout, "window": window,
                                   "alpha": alpha, "power": power, "method": method, "random_state": random_state})
+
+
+def group_plan(table: pd.DataFrame, by: str, group, baseline: float, *, lift: float = 0.05, relative: bool = False,
+               holdout: float = 0.1, window: int = 30, random_state: int = 0, alpha: float = 0.05,
+               power: float = 0.8, method: str = "arcsine") -> CampaignPlan:
+    """A test plan for one group of a comparison (:func:`rfm_addin.compare_groups`): its users, a
+    baseline (e.g. :func:`rfm_addin.core.usage.retention_baseline`), the sizes and the arms."""
+    name = f"Cluster {group}" if str(by).casefold() == "cluster" else str(group)
+    members = table.loc[table[by].astype(str) == str(group)] if (table[by] == group).sum() == 0 else \
+        table.loc[table[by] == group]
+    if members.empty:
+        raise RfmError(f"No customer has {by} = {group!r}.")
+    customers = members.assign(segment=name)
+    history = pd.DataFrame({f"rate_{int(window)}d": [baseline], "customers": [len(members)]},
+                           index=pd.Index([name], name="segment"))
+    return campaign_plan(customers, history, segments=[name], lift=lift, relative=relative, holdout=holdout,
+                         window=window, random_state=random_state, alpha=alpha, power=power, method=method)

@@ -248,3 +248,37 @@ def usage_table(events: pd.DataFrame, *, payments: pd.DataFrame | None = None, a
                      quality=report.to_frame().to_dict("records"),
                      frequency_basis="sessions per week")
     return out
+
+
+def retention_baseline(events: pd.DataFrame, users, *, window: int = 30, months: int = 12,
+                       user: str | None = None, timestamp: str | None = None) -> float:
+    """The historical share of ``users`` active within ``window`` days after a month end: over the
+    last ``months`` month ends whose window is observed, among the users seen by then, pooled.
+    The baseline of a retention test for a group of users (30-day retention by default)."""
+    found = _resolve(events, EVENT_SYNONYMS, {"user": user, "timestamp": timestamp}, ("user", "timestamp"),
+                     "events", "user=, timestamp=")
+    frame = pd.DataFrame({"user": _id_text(events[found["user"]]).to_numpy(),
+                          "when": _timestamps(events[found["timestamp"]], found["timestamp"], QualityReport(),
+                                              "events")})
+    frame = frame.loc[frame["when"].notna()]
+    if frame.empty:
+        raise RfmError("The event log has no timestamps, so there is no history to learn a baseline from.")
+    last = pd.Timestamp(frame["when"].max()).normalize()        # the log's end, whoever was active last
+    wanted = pd.Index([str(u) for u in users])
+    frame = frame.loc[frame["user"].isin(wanted)]
+    if frame.empty:
+        raise RfmError("None of these users has an event, so there is no history to learn a baseline from.")
+    from .baselines import baseline_dates
+
+    seen = frame.groupby("user")["when"].min()
+    active, total = 0, 0
+    for end in baseline_dates(last, months=months, longest=window):
+        stop = end + pd.Timedelta(days=1)
+        existing = seen.index[seen.to_numpy() < np.datetime64(stop)]
+        after = frame.loc[(frame["when"] >= np.datetime64(stop)) & (frame["when"] < np.datetime64(stop + pd.Timedelta(
+            days=window)))]
+        active += int(pd.Index(after["user"].unique()).isin(existing).sum())
+        total += len(existing)
+    if not total:
+        raise RfmError(f"No month end has {window} days of events after it for these users.")
+    return active / total
