@@ -153,7 +153,8 @@ def _mrr(payments: pd.DataFrame, as_of: pd.Timestamp, report: QualityReport, *, 
     latest = grouped.tail(1).set_index("user")
     first = grouped["when"].min()
     if "period" not in paid.columns:
-        gaps = paid.groupby("user")["when"].apply(lambda s: s.diff().dt.total_seconds().median() / 86400)
+        gaps = paid.groupby("user")["when"].apply(
+            lambda s: s.diff().dt.total_seconds().median() / 86400 if len(s) > 1 else np.nan)
         single = gaps.isna()
         report.add("single_payment", "Users with a single payment (no period column)", int(single.sum()), "users",
                    "taken as monthly")

@@ -144,4 +144,17 @@ def metrics_table(frame: pd.DataFrame, columns: CustomerColumns, first_row: int)
         index = pd.Index([str(i) for i, k in zip(ids, keep) if k], name=columns.customer)
     else:
         index = pd.Index(rows, name="Row")
-    return pd.DataFrame(values, index=index), keep
+    table = pd.DataFrame(values, index=index)
+    # the sheet's other number columns (adoption, tenure, seats...) are profiled per cluster, never clustered on
+    used = {columns.recency, columns.frequency, columns.monetary, columns.customer}
+    extra = []
+    for name in frame.columns:
+        if name in used:
+            continue
+        cells = frame[name].tolist()
+        kept = [v for v, k in zip(cells, keep) if k]
+        if kept and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in kept):
+            table[str(name)] = np.asarray(kept, dtype=float)
+            extra.append(str(name))
+    table.attrs["profile_columns"] = extra
+    return table, keep

@@ -53,6 +53,12 @@ def test_build_usage_then_cluster_then_compare(make_book, logs):
     second, done = run(make_book, first["sheets"], first["names"], on("RFM Usage", "cluster"))
     assert not [a for a in done if a["func"] == "alert"], [a for a in done if a["func"] == "alert"]
     assert "RFM Clustered Data" in [a["args"][1] for a in done if a["func"] == "addSheet"]
+    # the sheet's other number columns (tenure, adoption) are profiled per cluster, after the usual ones
+    written = [a["values"] for a in done if a["func"] == "setValues" and a["values"] and a["values"][0]
+               and a["values"][0][0] == "Cluster"]
+    profile_header = next(v[0] for v in written if "Cluster name" in v[0] and "Customers" in v[0])
+    assert "Adoption: Reports (mean)" in profile_header and "Tenure (days) (median)" in profile_header
+    assert profile_header.index("Adoption: Reports (mean)") > profile_header.index("Recommended action")
     # Compare groups reads the clustered copy (results) and writes RFM Compare
     third, done = run(make_book, second["sheets"], second["names"], on("RFM Clustered Data", "comparegroups"))
     assert not [a for a in done if a["func"] == "alert"], [a for a in done if a["func"] == "alert"]
