@@ -84,3 +84,21 @@ def test_rfm_compare_against_the_library(logs):
     assert [row[0] for row in got[1:]] == list(expected["column"])
     assert [row[5] for row in got[1:]] == pytest.approx(expected["smd"].tolist())
     assert udfs.RFM_COMPARE([["g"], ["x"]], "x", "y", [["v"], [1.0]])[0][0].startswith("#RFM! values:")
+
+
+def test_rfm_compare_through_xlwings_windows_call_udf():
+    """Desktop Excel hands groups as COM numbers and MRR as currency cells: the same table as plain values."""
+    import desktop_harness
+    from desktop_harness import ComSheet, currency, windows_xlwings
+
+    groups = ["Cluster", *[float(1 + i % 2) for i in range(30)]]
+    mrr = [10 + (i * 7) % 50 for i in range(30)]
+    plans = ["Pro" if i % 3 else "Basic" for i in range(30)]
+    data = ComSheet.from_columns("Data", {"A": groups, "B": ["MRR", *(currency(str(v)) for v in mrr)],
+                                          "C": ["Plan", *plans]})
+    plain = udfs.RFM_COMPARE([[v] for v in groups], 1, 2, [["MRR", "Plan"]] + [[float(m), p] for m, p in zip(mrr, plans)])
+    assert not str(plain[0][0]).startswith("#RFM!")
+    with windows_xlwings() as excel:
+        values = desktop_harness.ComRange(data, 1, 2, 31, 2)                    # B1:C31
+        got = excel.call("RFM_COMPARE", data.column("A:A"), 1.0, 2.0, values)
+    assert got[1:] == plain[1:] and got[0][:2] == ["Column", "Category"]
