@@ -2,8 +2,6 @@
 "RFM CLV" and "RFM CLV Check" sheets read back with openpyxl against the library's numbers."""
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +10,7 @@ import pandas as pd
 import pytest
 
 import rfm_addin as rfm
+from workbook_helpers import cli, table
 from rfm_addin.core.clv import MONTH_DAYS, parse_horizon
 from rfm_addin.core.errors import RfmError
 
@@ -28,16 +27,6 @@ def cdnow_csv(tmp_path_factory) -> Path:
     return path
 
 
-def cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "rfm_addin.cli", *args], capture_output=True, text=True)
-
-
-def table(path: Path, sheet: str, name: str) -> pd.DataFrame:
-    """An Excel Table of a written workbook as a DataFrame (headers as written)."""
-    ws = openpyxl.load_workbook(path)[sheet]
-    ref = ws.tables[name].ref
-    rows = [[c.value for c in row] for row in ws[ref]]
-    return pd.DataFrame(rows[1:], columns=rows[0])
 
 
 def test_horizons():

@@ -2,8 +2,6 @@
 exported per arm) and `rfm-addin readout` (with and without the plan)."""
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -12,16 +10,9 @@ import pandas as pd
 import pytest
 
 import rfm_addin as rfm
+from workbook_helpers import cli, table
 
 
-def cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "rfm_addin.cli", *args], capture_output=True, text=True)
-
-
-def table(path: Path, sheet: str, name: str) -> pd.DataFrame:
-    ws = openpyxl.load_workbook(path)[sheet]
-    rows = [[c.value for c in row] for row in ws[ws.tables[name].ref]]
-    return pd.DataFrame(rows[1:], columns=rows[0])
 
 
 @pytest.fixture(scope="module")

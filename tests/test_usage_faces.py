@@ -2,8 +2,6 @@
 (workbook read back, headers the Cluster button detects) and `compare-groups` on its output."""
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import openpyxl
@@ -11,17 +9,10 @@ import pandas as pd
 import pytest
 
 import rfm_addin as rfm
+from workbook_helpers import cli, table
 from rfm_addin.core.demo import demo_usage
 
 
-def cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "rfm_addin.cli", *args], capture_output=True, text=True)
-
-
-def table(path: Path, sheet: str, name: str) -> pd.DataFrame:
-    ws = openpyxl.load_workbook(path)[sheet]
-    rows = [[c.value for c in row] for row in ws[ws.tables[name].ref]]
-    return pd.DataFrame(rows[1:], columns=rows[0])
 
 
 @pytest.fixture(scope="module")

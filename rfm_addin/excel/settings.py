@@ -151,14 +151,23 @@ def _switch(label: str, value: Any) -> bool | None:
     return None if choice is None else choice in ("on", "yes", "true")
 
 
-def _span(label: str, value: Any) -> float | None:
-    """A horizon in days: a number of days, or text such as 12m, 52w, 365d."""
-    if convert.is_blank(value):
-        return None
-    try:
-        return parse_horizon(value)
-    except RfmError as exc:
-        raise RfmError(f"{label}: {exc}") from None
+def _core(parse_value: Callable[[Any], Any]) -> Callable[[str, Any], Any]:
+    """A setting read by a core parser (the CLI's too): empty means the default; its message
+    gains the setting's label."""
+    def parse(label: str, value: Any) -> Any:
+        if convert.is_blank(value):
+            return None
+        try:
+            return parse_value(value)
+        except RfmError as exc:
+            raise RfmError(f"{label}: {exc}") from None
+
+    return parse
+
+
+#: A horizon in days: a number of days, or text such as 12m, 52w, 365d.
+_span = _core(parse_horizon)
+_lift_setting = _core(parse_lift)
 
 
 def _number(low: float | None = None, above: float | None = None) -> Callable[[str, Any], Any]:
@@ -175,23 +184,9 @@ def _names(label: str, value: Any) -> tuple[str, ...] | None:
     return names or None
 
 
-def _lift_setting(label: str, value: Any) -> tuple[float, bool] | None:
-    if convert.is_blank(value):
-        return None
-    try:
-        return parse_lift(value)
-    except RfmError as exc:
-        raise RfmError(f"{label}: {exc}") from None
-
-
 def _share_setting(label: str, value: Any) -> float | None:
-    if convert.is_blank(value):
-        return None
-    try:
-        share = parse_share(value)
-    except RfmError as exc:
-        raise RfmError(f"{label}: {exc}") from None
-    if not 0 < share < 1:
+    share = _core(parse_share)(label, value)
+    if share is not None and not 0 < share < 1:
         raise RfmError(f"{label}: must be between 0 and 1 (e.g. 10%), not {value!r}.")
     return share
 
