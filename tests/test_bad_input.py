@@ -189,6 +189,18 @@ def test_bad_decimal_and_thousands_options():
         rfm_addin.rfm_table(df, thousands=".", decimal=".")
 
 
+def test_decimal_amounts_from_a_sql_query_are_numbers():
+    """pandas.read_sql and Ibis hand NUMERIC columns over as decimal.Decimal objects (found
+    reading payments from PostgreSQL): they are numbers, the same as floats."""
+    from decimal import Decimal
+
+    floats = frame(list("aab"), ["2024-01-01", "2024-02-01", "2024-01-15"], [10.25, 20.5, 7.0])
+    decimals = floats.assign(Amount=[Decimal("10.25"), Decimal("20.50"), Decimal("7.00")])
+    pd.testing.assert_frame_equal(rfm_addin.rfm_table(floats), rfm_addin.rfm_table(decimals))
+    with pytest.raises(RfmError, match="not readable as a number"):
+        rfm_addin.rfm_table(decimals.assign(Amount=[Decimal("1"), Decimal("Infinity"), Decimal("2")]))
+
+
 def test_nan_amounts_name_the_rows():
     df = frame(list("abcd"), ["2024-01-01"] * 4, [1.0, np.nan, 3.0, np.nan])
     with pytest.raises(RfmError) as info:

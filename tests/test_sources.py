@@ -236,7 +236,7 @@ def test_a_large_csv_file_duckdb_cannot_read_goes_to_the_dataframe_reader(tmp_pa
         compute_rfm(str(tmp_path / "latin1*.csv"))
 
 
-def test_duckdb_url_with_table_and_query(tmp_path):
+def test_duckdb_url_with_table_and_query(tmp_path, monkeypatch):
     path = tmp_path / "shop.duckdb"
     demo = rfm_addin.demo_transactions()
     with duckdb.connect(str(path)) as db:
@@ -248,6 +248,9 @@ def test_duckdb_url_with_table_and_query(tmp_path):
     assert_same_result(expected, compute_rfm(url, query="select * from sales"))
     table = rfm_addin.rfm_table(url, table="sales")
     assert table.attrs["frequency_basis"] == "transaction rows"
+    # duckdb:///shop.duckdb as docs/engines.md writes it: the file in the working folder
+    monkeypatch.chdir(tmp_path)
+    assert_same_result(expected, compute_rfm("duckdb:///shop.duckdb", table="sales"))
 
 
 def test_named_connection_from_environment_and_config_file(tmp_path, monkeypatch):

@@ -12,6 +12,7 @@ as in the source: ``first_row`` is the row number of the first data row) and the
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from dataclasses import dataclass
 from typing import Callable
 
@@ -364,7 +365,7 @@ def read_numbers(values: pd.Series, column: str, first_row: int, decimal: str = 
                 continue
             if isinstance(u, (bool, np.bool_)):
                 bad[i] = True
-            elif isinstance(u, (int, float, np.integer, np.floating)):
+            elif isinstance(u, (int, float, np.integer, np.floating, Decimal)):   # Decimal: SQL numeric columns
                 out[i] = float(u)
                 bad[i] = np.isinf(out[i])
             elif isinstance(u, str):

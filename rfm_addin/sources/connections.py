@@ -249,6 +249,8 @@ def connect_url(url: str) -> tuple[Any, str]:
             path = path[1:]  # duckdb:///C:/data/shop.duckdb
         if path in ("", "/", ":memory:", "/:memory:"):
             return _duckdb_connect(ibis), "DuckDB (in memory)"
+        if not Path(path).is_file() and path.startswith("/") and Path(path[1:]).is_file():
+            path = path[1:]   # duckdb:///shop.duckdb, as docs/engines.md writes it: a file here (SQLAlchemy's reading)
         if not Path(path).is_file():
             raise RfmError(f"There is no DuckDB database file at {path!r} (from {shown}).")
         try:
@@ -376,15 +378,19 @@ def local_times(t: Any, zones: dict[str, str]) -> Any:
     return t.mutate(**{name: convert(zone, t[name]) for name, zone in present.items()})
 
 
-def read_files(files: list[str], kind: str, text_columns: list[str] | None = None) -> tuple[Any, Any, str]:
-    """An in-memory DuckDB connection and the Ibis table over the files."""
+def read_files(files: list[str], kind: str, text_columns: list[str] | None = None,
+               zoned_as_local: bool = True) -> tuple[Any, Any, str]:
+    """An in-memory DuckDB connection and the Ibis table over the files. Zoned Parquet
+    timestamps are the local times of their zone (transactions' days), or with
+    ``zoned_as_local=False`` instants in UTC (event logs' sessions)."""
     ibis = require_ibis("sql", "duckdb")
     con = _duckdb_connect(ibis)
     where = files[0] if len(files) == 1 else f"{len(files)} {kind} files ({files[0]} ...)"
     try:
         if kind == "parquet":
             t = con.read_parquet(files, **({"union_by_name": True} if len(files) > 1 else {}))
-            t = local_times(t, parquet_time_zones(files[0]))
+            if zoned_as_local:
+                t = local_times(t, parquet_time_zones(files[0]))
         else:
             types = {c: "VARCHAR" for c in (text_columns or [])}
             # Files of a folder may list their columns in different orders: match them by name.
