@@ -15,6 +15,7 @@ from .api import Analysis, analyze, clv_check, clv_summary, clv_table, history, 
 from .core.experiments import Assignment, assign, detectable_lift, readout, readout_table, sample_size, sample_sizes
 from .core.plan import CampaignPlan
 from .core.compare import GroupComparison, compare_groups
+from .core.plan import retention_test_plan
 from .core.clv import ClvModel, clv, fit_clv
 from .core.clv_check import ClvCheck
 from .core.migration import History, Migration
@@ -35,5 +36,5 @@ __all__ = [
     "RfmResult", "migration", "Migration", "history", "History", "clv_summary", "fit_clv", "ClvModel",
     "clv", "clv_check", "ClvCheck", "clv_table", "sample_size", "sample_sizes", "detectable_lift", "assign",
     "Assignment", "readout", "readout_table", "plan_campaign", "CampaignPlan", "compare_groups", "GroupComparison",
-    "usage_table",
+    "usage_table", "retention_test_plan",
 ]

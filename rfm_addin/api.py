@@ -24,7 +24,8 @@ from .core.lapse import lapse_threshold
 from .core.plan import CampaignPlan, campaign_plan
 from .core.scoring import score
 from .core.segments import segment
-from .sources.route import compute_rfm, compute_snapshots, compute_tables, frame_of, prepared_lines
+from .sources.route import (compute_rfm, compute_snapshots, compute_tables, frame_of, goes_to_engine,
+                            pandas_input, prepared_lines)
 from .writers.xlsx import write_analysis
 
 
@@ -581,21 +582,34 @@ def usage_table(
     payment_amount: str | None = None,
     payment_period: str | None = None,
     top_features: int = 10,
+    table: str | None = None,
+    query: str | None = None,
+    payments_table: str | None = None,
+    payments_query: str | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> pd.DataFrame:
     """A modified RFM table of a subscription product: one row per user from an event log and payments.
 
     Parameters
     ----------
-    events : DataFrame or path
+    events : DataFrame, path, Ibis table or connection
         One row per event: user, timestamp, event or feature name (columns detected from
-        common headers, or named with ``user``, ``timestamp``, ``event``).
-    payments : DataFrame or path, optional
+        common headers, or named with ``user``, ``timestamp``, ``event``). A DataFrame, a
+        CSV or XLSX file is read by pandas; a Parquet file, a folder or glob of files, a CSV
+        file of 100 MB or more, an Ibis table, or a connection URL or name with ``table=`` or
+        ``query=`` is aggregated inside its engine (DuckDB, PostgreSQL...): only one row per
+        user, per feature and per (user, top feature) comes back.
+    payments : DataFrame, path, Ibis table or connection, optional
         One row per payment: user, date, amount, and optionally a period or plan (monthly,
-        quarterly, yearly, weekly); ``payment_*`` name the columns.
+        quarterly, yearly, weekly); ``payment_*`` name the columns, ``payments_table`` /
+        ``payments_query`` say what to read from a connection. An engine's payments are
+        brought to pandas whole (about one row per user and month).
     as_of : date-like, optional
         Default the day after the last event.
     top_features : int
         How many features get an adoption column (those used by the most users).
+    progress : callable, optional
+        Hears, every second, which step an engine is on.
 
     Returns
     -------
@@ -605,12 +619,22 @@ def usage_table(
         :mod:`rfm_addin.core.usage` for the definitions. ``attrs``: ``profile_columns``,
         ``as_of``, ``window``, ``features``, ``quality``.
     """
-    from .core.usage import usage_table as _usage_table
+    from .core.usage import event_activity, usage_from_activity
+    from .sources import engine_frame, engine_usage
 
-    def frame(source: Any, what: str) -> pd.DataFrame:
-        return source if isinstance(source, pd.DataFrame) else frame_of(source, what=what)[0]
-
-    return _usage_table(frame(events, "usage_table"), payments=None if payments is None else
-                        frame(payments, "usage_table payments"), as_of=parse_as_of(as_of), user=user,
-                        timestamp=timestamp, event=event, payment_user=payment_user, payment_date=payment_date,
-                        payment_amount=payment_amount, payment_period=payment_period, top_features=top_features)
+    stated = parse_as_of(as_of)
+    activity = None
+    if goes_to_engine(events, table, query):
+        activity = engine_usage(events, user=user, timestamp=timestamp, event=event, as_of=stated,
+                                top_features_limit=top_features, table=table, query=query, progress=progress)
+    if activity is None:
+        frame = pandas_input(events, table=table, query=query)[0]   # the engine may have handed a file back
+        activity = event_activity(frame, as_of=stated, user=user, timestamp=timestamp, event=event,
+                                  top_features_limit=top_features)
+    paid = None
+    if payments is not None:
+        paid = (engine_frame(payments, table=payments_table, query=payments_query, what="The payments")
+                if goes_to_engine(payments, payments_table, payments_query)
+                else frame_of(payments, what="usage_table payments")[0])
+    return usage_from_activity(activity, payments=paid, payment_user=payment_user, payment_date=payment_date,
+                               payment_amount=payment_amount, payment_period=payment_period)

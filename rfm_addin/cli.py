@@ -183,8 +183,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     use = sub.add_parser("usage", help="a subscription product's users from an event log (and payments): activity, "
                                        "MRR, adoption, clusters")
-    use.add_argument("input", help="events: one row per event (user, timestamp, event or feature), .csv or .xlsx")
-    use.add_argument("--payments", help="payments: user, date, amount and optionally a period or plan")
+    use.add_argument("input", nargs="?", default=None,
+                     help="events: one row per event (user, timestamp, event or feature): a .csv, .xlsx or .parquet "
+                          "file, a glob or a folder of files (Parquet and large CSV aggregated by DuckDB)")
+    use.add_argument("--payments", help="payments: user, date, amount and optionally a period or plan (a file)")
+    use_db = use.add_argument_group("database (pip install \"rfm-addin[sql]\"); the events are aggregated in it")
+    use_db.add_argument("--db", metavar="URL_OR_NAME", help="duckdb:///file.duckdb, postgresql://user@host/db, or a "
+                                                            "connection name, as for analyze")
+    use_what = use_db.add_mutually_exclusive_group()
+    use_what.add_argument("--table", help="table of events")
+    use_what.add_argument("--query", help="SELECT query of events")
+    use_paid = use_db.add_mutually_exclusive_group()
+    use_paid.add_argument("--payments-table", help="table of payments in the same database")
+    use_paid.add_argument("--payments-query", help="SELECT query of payments in the same database")
     use.add_argument("--as-of", help="the date activity is measured to (default: the day after the last event)")
     use.add_argument("--user", help="user column of the events (default: detected)")
     use.add_argument("--timestamp", help="timestamp column of the events (default: detected)")
@@ -192,8 +203,10 @@ def build_parser() -> argparse.ArgumentParser:
     use.add_argument("--features", type=int, default=10, help="features with an adoption column (default 10)")
     use.add_argument("--k", type=int, default=None, help="number of clusters (default: chosen by the elbow)")
     use.add_argument("--seed", type=int, default=0, help="seed of the silhouette and stability samples")
-    use.add_argument("-o", "--output", help="workbook to write (default: INPUT_usage.xlsx beside the input)")
+    use.add_argument("-o", "--output", help="workbook to write (default: INPUT_usage.xlsx beside the input; "
+                                            "with --db: usage_TABLE.xlsx here)")
     use.add_argument("-q", "--quiet", action="store_true", help="no progress and no summary")
+    use.set_defaults(parser=use)
 
     cmp = sub.add_parser("compare-groups", help="compare two groups of a customer table on every column")
     cmp.add_argument("input", help="a customer-level table: .csv or .xlsx (e.g. the RFM Usage or RFM Customers sheet)")
@@ -322,23 +335,25 @@ def _report(analysis: Analysis, output: str, quiet: bool) -> None:
         print(f"- {line}")
 
 
-def _output_for(args) -> str:
+def _output_for(args, kind: str = "rfm") -> str:
+    """``-o``, or a name from the input: INPUT_rfm.xlsx beside a file, FOLDER_rfm.xlsx beside a
+    folder or glob, rfm_TABLE.xlsx here for a database (``kind`` in place of "rfm")."""
     if args.output:
         return args.output
     if args.db is not None:
         name = args.table.split(".")[-1] if args.table else "query"
-        return f"rfm_{file_stem(name)}.xlsx"
+        return f"{kind}_{file_stem(name)}.xlsx"
     text = args.input.rstrip("/\\")
     if any(ch in text for ch in "*?[") and not Path(text).is_file():
         folder = Path(text).parent
         while any(ch in str(folder) for ch in "*?["):
             folder = folder.parent
         if folder.name in ("", ".", ".."):
-            return str(folder / "rfm_results.xlsx")
-        return str(folder.with_name(folder.name + "_rfm.xlsx"))
+            return str(folder / f"{kind}_results.xlsx")
+        return str(folder.with_name(f"{folder.name}_{kind}.xlsx"))
     if Path(text).is_dir():
-        return str(Path(text).with_name(Path(text).name + "_rfm.xlsx"))
-    return str(Path(text).with_name(Path(text).stem + "_rfm.xlsx"))
+        return str(Path(text).with_name(f"{Path(text).name}_{kind}.xlsx"))
+    return str(Path(text).with_name(f"{Path(text).stem}_{kind}.xlsx"))
 
 
 def _cmd_analyze_engine(args) -> None:
@@ -600,16 +615,25 @@ def _cmd_readout(args) -> None:
 def _cmd_usage(args) -> None:
     from .api import usage_table
 
-    output = args.output or str(Path(args.input).with_name(Path(args.input).stem + "_usage.xlsx"))
-    inputs = (args.input,) + ((args.payments,) if args.payments else ())
+    if (args.input is None) == (args.db is None):
+        args.parser.error("give the events: a file, a folder or glob of files, or --db URL --table NAME (one of them)")
+    if args.db is None and (args.table or args.query or args.payments_table or args.payments_query):
+        raise RfmError("--table, --query, --payments-table and --payments-query go with --db.")
+    if args.db is not None and args.table is None and args.query is None:
+        raise RfmError("With --db, say what to read: --table NAME or --query \"select ...\".")
+    if args.payments and (args.payments_table or args.payments_query):
+        raise RfmError("Give the payments as a file (--payments) or from the database (--payments-table), not both.")
+    output = _output_for(args, "usage")
+    inputs = tuple(p for p in (args.input, args.payments) if p is not None and Path(p).is_file())
     check_target(output, inputs)
     say = _progress(args.quiet)
     if say:
         say("Reading the events")
-    events = read_transactions(args.input).frame
-    payments = read_transactions(args.payments).frame if args.payments else None
-    table = usage_table(events, payments=payments, as_of=args.as_of, user=args.user, timestamp=args.timestamp,
-                        event=args.event, top_features=args.features)
+    from_db = args.payments_table is not None or args.payments_query is not None
+    table = usage_table(args.db or args.input, payments=args.db if from_db else args.payments, as_of=args.as_of,
+                        user=args.user, timestamp=args.timestamp, event=args.event, top_features=args.features,
+                        table=args.table, query=args.query, payments_table=args.payments_table,
+                        payments_query=args.payments_query, progress=say)
     written, done, _ = _usage_workbook(table, output, inputs, k=args.k, seed=args.seed, progress=say)
     if say:
         sys.stderr.write("\r\033[K")
@@ -622,16 +646,17 @@ def _cmd_usage(args) -> None:
 
 def _cmd_compare_groups(args) -> None:
     from .core.compare import compare_groups
-    from .writers.layout import compare_sheets, plan_sheets
+    from .core.plan import retention_test_plan
+    from .writers.layout import compare_sheets, plan_sheets, planned_finding
     from .writers.xlsx import write_sheets
 
     frame = read_transactions(args.input, sheet=args.sheet).frame
     result = compare_groups(frame, args.by, args.a, args.b)
     plan = None
     if args.events:
-        plan = _plan_for_weaker(frame, result, args)
-        result.sentences.append(f"A 30-day retention test for {plan.table.index[0]} is planned on the RFM Test Plan "
-                                f"sheet: {plan.table['verdict'].iloc[0]}")
+        lift, relative = args.lift
+        plan = retention_test_plan(frame, result, read_transactions(args.events).frame, lift=lift, relative=relative)
+        result.sentences.append(planned_finding(plan))
     if args.output:
         check_target(args.output, (args.input,))
         sheets = compare_sheets(result) + (plan_sheets(plan) if plan is not None else [])
@@ -640,26 +665,6 @@ def _cmd_compare_groups(args) -> None:
         print(f"Wrote {written}")
     print(f"{args.by} {result.a} ({result.n_a:,} customers) against {args.by} {result.b} ({result.n_b:,}):")
     print("\n".join(f"- {line}" for line in result.sentences))
-
-
-def _plan_for_weaker(frame, result, args):
-    """The retention test plan of the compared group with fewer weekly sessions (or the first)."""
-    from .core.compare import _group
-    from .core.plan import group_plan
-    from .core.usage import retention_baseline
-
-    by = next(c for c in frame.columns if str(c).casefold() == str(args.by).casefold())
-    sessions = next((c for c in frame.columns if str(c) in ("Weekly sessions", "frequency")), None)
-    in_a, in_b = _group(frame, by, args.a), _group(frame, by, args.b)
-    weaker_is_a = sessions is None or (pd.to_numeric(frame.loc[in_a, sessions]).mean()
-                                       <= pd.to_numeric(frame.loc[in_b, sessions]).mean())
-    members, group = (in_a, args.a) if weaker_is_a else (in_b, args.b)
-    ids = frame.loc[members, frame.columns[0]].astype(str).str.lstrip("'")
-    events = read_transactions(args.events).frame
-    baseline = retention_baseline(events, ids)
-    lift, relative = args.lift
-    table = frame.loc[members].assign(**{str(by): str(group)}).set_index(frame.columns[0])
-    return group_plan(table, str(by), str(group), baseline, lift=lift, relative=relative)
 
 
 def _cmd_share(args) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import rfm_addin as rfm
 from rfm_addin.core.errors import DataError, RfmError
@@ -102,3 +104,53 @@ def test_retention_baseline_by_hand():
     # 01-31: a, b seen; within 30 days after: a (02-10) -> 1 of 2.  02-29: a, b, c seen; none in March -> 0 of 3
     assert retention_baseline(events, ["a", "b", "c"], months=2) == pytest.approx(1 / 5)
     assert retention_baseline(events, ["a"], months=2) == pytest.approx(1 / 2)
+
+
+def _brute_force(events: pd.DataFrame, as_of: pd.Timestamp, top: int) -> pd.DataFrame:
+    """The definitions of rfm_addin.core.usage, one user at a time with plain Python."""
+    start = as_of - pd.Timedelta(weeks=8)
+    rows = [(str(u).strip(), pd.Timestamp(t), e) for u, t, e in events.itertuples(index=False)
+            if not pd.isna(u) and str(u).strip() and pd.Timestamp(t) < as_of]
+    def week(t):
+        return ((as_of.normalize() - t.normalize()).days - 1) // 7
+    by_user: dict = {}
+    for u, t, e in rows:
+        by_user.setdefault(u, []).append((t, e))
+    users_of: dict = {}
+    for u, items in by_user.items():
+        for _, e in items:
+            users_of.setdefault(e, set()).add(u)
+    features = sorted(users_of, key=lambda f: (-len(users_of[f]), f))[:top]
+    out = {}
+    for u in sorted(by_user):
+        items = sorted(by_user[u], key=lambda x: x[0])
+        times = [t for t, _ in items]
+        sessions = sum(1 for i, t in enumerate(times)
+                       if t >= start and (i == 0 or t - times[i - 1] >= pd.Timedelta(minutes=30)))
+        first = max(times[0].normalize(), start)
+        weeks_seen = min(8, max(1, -(-(as_of - first).days // 7)))
+        weeks = {week(t) for t in times}
+        row = {"recency": float((as_of - times[-1].normalize()).days), "frequency": sessions / weeks_seen,
+               "monetary": 0.0, "tenure": float((as_of - times[0].normalize()).days)}
+        for f in features:
+            row[f"adoption: {f}"] = len({week(t) for t, e in items if e == f}) / len(weeks)
+        out[u] = row
+    return pd.DataFrame.from_dict(out, orient="index")
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["a", "b", " b", "c", "10", None]),
+                          st.integers(0, 60 * 24 * 40).map(lambda m: pd.Timestamp("2024-02-01") +
+                                                           pd.Timedelta(minutes=10 * (m // 10))),
+                          st.sampled_from(["x", "y", "z", "w"])), min_size=1, max_size=60),
+       st.integers(1, 3))
+def test_usage_table_equals_a_loop_over_users(rows, top):
+    events = pd.DataFrame(rows, columns=["user", "time", "event"])
+    as_of = pd.Timestamp("2024-03-10")
+    if not any(u is not None and t < as_of for u, t, _ in rows):
+        return
+    got = rfm.usage_table(events, as_of=as_of, top_features=top)
+    expected = _brute_force(events, as_of, top)
+    assert list(got.index) == list(expected.index)
+    assert list(got.columns) == list(expected.columns)
+    np.testing.assert_allclose(got.to_numpy(float), expected.to_numpy(float), rtol=1e-12)

@@ -156,3 +156,41 @@ def group_plan(table: pd.DataFrame, by: str, group, baseline: float, *, lift: fl
                            index=pd.Index([name], name="segment"))
     return campaign_plan(customers, history, segments=[name], lift=lift, relative=relative, holdout=holdout,
                          window=window, random_state=random_state, alpha=alpha, power=power, method=method)
+
+
+def retention_test_plan(table: pd.DataFrame, comparison, events: pd.DataFrame, *, lift: float = 0.05,
+                        relative: bool = False, holdout: float = 0.1, window: int = 30, random_state: int = 0,
+                        user: str | None = None, timestamp: str | None = None) -> CampaignPlan:
+    """From a comparison to a test: the retention test plan of the weaker of the two compared groups.
+
+    Parameters
+    ----------
+    table : DataFrame
+        The customer-level table compared (a usage table, a clustered sheet read back): users in
+        its index, or in its first column when the index is a plain row number.
+    comparison : GroupComparison
+        :func:`rfm_addin.compare_groups` of ``table``; its ``by``, ``a`` and ``b`` pick the groups.
+    events : DataFrame
+        The event log, for the group's historical ``window``-day retention
+        (:func:`rfm_addin.core.usage.retention_baseline`).
+
+    Returns
+    -------
+    CampaignPlan
+        For the group with fewer weekly sessions (the first group when the table has none).
+    """
+    from .compare import _group
+    from .usage import retention_baseline
+
+    by = next(c for c in table.columns if str(c).casefold() == str(comparison.by).casefold())
+    sessions = next((c for c in table.columns if str(c) in ("Weekly sessions", "frequency")), None)
+    in_a, in_b = _group(table, by, comparison.a), _group(table, by, comparison.b)
+    weaker_is_a = sessions is None or (pd.to_numeric(table.loc[in_a, sessions]).mean()
+                                       <= pd.to_numeric(table.loc[in_b, sessions]).mean())
+    members, group = (in_a, comparison.a) if weaker_is_a else (in_b, comparison.b)
+    keyed = table if not isinstance(table.index, pd.RangeIndex) else table.set_index(table.columns[0])
+    ids = keyed.index[members.to_numpy()].astype(str).str.lstrip("'")   # a sheet's '00123 is the id 00123
+    baseline = retention_baseline(events, ids, window=window, user=user, timestamp=timestamp)
+    chosen = keyed.loc[members.to_numpy()].assign(**{str(by): str(group)})
+    return group_plan(chosen, str(by), str(group), baseline, lift=lift, relative=relative, holdout=holdout,
+                      window=window, random_state=random_state)

@@ -128,8 +128,8 @@ class _Source:
 
 
 def open_source(transactions: Any, table: str | None, query: str | None,
-                text_columns: list[str] | None = None) -> _Source:
-    """Open any engine source as an Ibis table."""
+                text_columns: list[str] | None = None, zoned_as_local: bool = True) -> _Source:
+    """Open any engine source as an Ibis table (``zoned_as_local``: see :func:`.connections.read_files`)."""
     if _is_ibis_table(transactions):
         if table is not None or query is not None:
             raise RfmError("table= and query= go with a connection URL or name, not with an Ibis table.")
@@ -162,7 +162,7 @@ def open_source(transactions: Any, table: str | None, query: str | None,
     if url is None and not os.path.exists(text) and not any(ch in text for ch in "*?[") and named_url(text):
         raise RfmError(f"Say what to read from the connection {text!r}: table=\"name\" or query=\"select ...\".")
     files, kind = expand_path(text)
-    con, t, where = read_files(files, kind, text_columns)
+    con, t, where = read_files(files, kind, text_columns, zoned_as_local)
     return _Source(t, where, con.disconnect, single_file=text if len(files) == 1 else None, backend="duckdb")
 
 
@@ -251,6 +251,37 @@ def _fetch_with_fallbacks(t: Any, cols: Any, as_of: Any, keep: list[str], source
     return run, label
 
 
+def _csv_text_columns(path: Any, id_columns: Callable[[list[str]], list[str]]) -> list[str] | None:
+    """For CSV files, the id columns to read as text (leading zeros kept): ``id_columns`` of the
+    files' column names; None for other sources."""
+    if (expand_path(path) or ([], ""))[1] != "csv":
+        return None
+    probe = open_source(path, None, None)
+    try:
+        return id_columns(list(probe.table.columns))
+    finally:
+        probe.close()
+
+
+def _open_for_engine(source: Any, table: str | None, query: str | None,
+                     id_columns: Callable[[list[str]], list[str]], *, zoned_as_local: bool = True
+                     ) -> tuple[_Source | None, bool, bool]:
+    """Open a source for an engine run, as (opened, single, explain): ``single`` for one file,
+    ``explain`` for one small enough for the DataFrame reader to explain its bad rows; opened is
+    None when such a file cannot be opened by DuckDB and should go to that reader instead.
+    CSV files get their ``id_columns`` read as text."""
+    path = isinstance(source, (str, os.PathLike)) and table is None and query is None
+    single = path and os.path.isfile(os.fspath(source))
+    explain = single and os.path.getsize(os.fspath(source)) <= _EXPLAIN_LIMIT
+    try:
+        text_columns = _csv_text_columns(source, id_columns) if path and not is_url(os.fspath(source)) else None
+        return open_source(source, table, query, text_columns, zoned_as_local), single, explain
+    except RfmError:
+        if explain:
+            return None, single, explain
+        raise
+
+
 def engine_rfm(transactions: Any, customer: str | None = None, date: str | None = None,
                amount: str | None = None, order: str | None = None, as_of: object = None,
                keep: Any = None, *, table: str | None = None, query: str | None = None,
@@ -267,26 +298,14 @@ def engine_rfm(transactions: Any, customer: str | None = None, date: str | None 
     from .ibis_rfm import check_types, result_from_rows
 
     stated_as_of = parse_as_of(as_of)
-    single = (isinstance(transactions, (str, os.PathLike)) and table is None and query is None
-              and os.path.isfile(os.fspath(transactions)))
-    explain = single and os.path.getsize(os.fspath(transactions)) <= _EXPLAIN_LIMIT
-    text_columns = None
-    path_source = (isinstance(transactions, (str, os.PathLike)) and table is None and query is None
-                   and not is_url(os.fspath(transactions)))
-    try:
-        if path_source and (expand_path(transactions) or ([], ""))[1] == "csv":
-            # Ids are text (leading zeros kept): read the customer and order columns as VARCHAR.
-            probe = open_source(transactions, None, None)
-            try:
-                cols = resolve_columns(probe.table.columns, customer, date, amount, order)
-            finally:
-                probe.close()
-            text_columns = [c for c in (cols.customer, cols.order) if c is not None]
-        source = open_source(transactions, table, query, text_columns)
-    except RfmError:
-        if explain:
-            return None
-        raise
+
+    def ids(names: list[str]) -> list[str]:
+        cols = resolve_columns(names, customer, date, amount, order)
+        return [c for c in (cols.customer, cols.order) if c is not None]
+
+    source, single, explain = _open_for_engine(transactions, table, query, ids)
+    if source is None:
+        return None
     try:
         t = source.table
         try:
@@ -314,3 +333,69 @@ def engine_rfm(transactions: Any, customer: str | None = None, date: str | None 
         if explain:
             return None   # the DataFrame path reads the file again and names the bad rows
         raise
+
+
+def engine_usage(events: Any, *, user: str | None = None, timestamp: str | None = None, event: str | None = None,
+                 as_of: pd.Timestamp | None = None, top_features_limit: int = 10, table: str | None = None,
+                 query: str | None = None, progress: Callable[[str], None] | None = None):
+    """The :class:`~rfm_addin.core.usage.EventActivity` of an engine's event log, aggregated in the
+    engine (:func:`.ibis_usage.engine_activity`).
+
+    Returns None when a single file's columns are not typed (text timestamps) and the
+    DataFrame path should read it instead, as :func:`engine_rfm` does.
+    """
+    from ..core.usage import EVENT_SYNONYMS, _resolve
+    from .ibis_usage import check_event_types, engine_activity
+
+    given = {"user": user, "timestamp": timestamp, "event": event}
+
+    def found(names: list[str]) -> dict:
+        return _resolve(pd.DataFrame(columns=names), EVENT_SYNONYMS, given, ("user", "timestamp", "event"),
+                        "events", "user=, timestamp=, event=")
+
+    source, single, explain = _open_for_engine(events, table, query, lambda names: [found(names)["user"]],
+                                               zoned_as_local=False)
+    if source is None:
+        return None
+    try:
+        t = source.table
+        roles = found(list(t.columns))
+        try:
+            check_event_types(t.schema(), roles["user"], roles["timestamp"], source.where)
+        except RfmError:
+            if single:
+                return None
+            raise
+        label = [f"Aggregating events in {source.backend} ({source.where})"]
+
+        def say(step: str) -> None:
+            label[0] = f"{step} in {source.backend} ({source.where})"
+
+        def work() -> Any:
+            try:
+                return engine_activity(t, user=roles["user"], timestamp=roles["timestamp"], event=roles["event"],
+                                       as_of=as_of, top_features_limit=top_features_limit, say=say)
+            except RfmError:
+                raise
+            except Exception as exc:
+                raise RfmError(_engine_failure(exc, source.where, source.backend == "duckdb"
+                                               and source.close is not None, duckdb_memory())) from exc
+
+        return _with_progress(work, progress, label)
+    finally:
+        if source.close is not None:
+            source.close()
+
+
+def engine_frame(source: Any, *, table: str | None = None, query: str | None = None, what: str = "The table") -> pd.DataFrame:
+    """A small engine table (payments: about one row per user and month) brought to pandas
+    whole, so that its rules stay in one place, the DataFrame path's."""
+    opened = open_source(source, table, query, zoned_as_local=False)
+    try:
+        return opened.table.to_pyarrow().to_pandas()
+    except Exception as exc:
+        raise RfmError(f"{what} could not be read from {opened.where}: {first_line(exc)}") from exc
+    finally:
+        if opened.close is not None:
+            opened.close()
+

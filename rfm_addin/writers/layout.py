@@ -816,6 +816,13 @@ def compare_sheets(comparison) -> list[SheetSpec]:
     return checked([spec])
 
 
+def planned_finding(plan, window: int = 30) -> str:
+    """The line that ties a comparison to the test planned from it (:func:`rfm_addin.core.plan.retention_test_plan`),
+    on the RFM Compare sheet and the command line."""
+    return (f"A {window}-day retention test for {plan.table.index[0]} is planned on the RFM Test Plan sheet: "
+            f"{plan.table['verdict'].iloc[0]}")
+
+
 def _compare_table(table: pd.DataFrame, a: str, b: str) -> TableSpec:
     headers = ["Column", "Category", "Kind", a, b, "Difference", "Relative difference", "Standardised difference",
                "Test", "p-value", "Adjusted p-value"]
