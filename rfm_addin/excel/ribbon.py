@@ -56,7 +56,8 @@ GROUPS: tuple[tuple[str, str, tuple[Button, ...]], ...] = (
                "rfm_addin.excel.plan:plan_test", "Plan test"),
         Button("comparegroups", "Compare groups", "ChartTypeComboInsertGallery", "Compare two groups on every column",
                "Compares groups A and B of the 'Compare groups by' column of the active sheet (set on the RFM Settings "
-               "sheet) on every column: the largest differences, in numbers and words.",
+               "sheet) on every column: the largest differences, in numbers and words. With a Usage events sheet set, "
+               "it also plans a retention test for the weaker group.",
                "rfm_addin.excel.usage:compare_groups_sheet", "Compare groups"),
     )),
     ("rfmGroupData", "Data", (

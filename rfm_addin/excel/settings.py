@@ -273,7 +273,7 @@ SETTINGS: tuple[Setting, ...] = (
             "Plan test: days after the campaign in which a purchase counts: 30, 60 or 90.", _window),
     Setting("usage_events", "Usage events sheet", None,
             "Build usage table button: the sheet with the event log (user, timestamp, event); empty: the active "
-            "sheet.", _name),
+            "sheet. When set, Compare groups also plans a retention test for the weaker group from it.", _name),
     Setting("usage_payments", "Usage payments sheet", None,
             "Build usage table: the sheet with payments (user, date, amount, plan); empty: no MRR.", _name),
     Setting("compare_by", "Compare groups by", "cluster",

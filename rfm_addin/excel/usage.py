@@ -11,6 +11,10 @@ Compare groups
     of the active sheet (a clustered table, a usage table, the RFM Customers sheet) with
     :func:`rfm_addin.compare_groups`, and writes the "RFM Compare" sheet
     (:func:`rfm_addin.writers.layout.compare_sheets`), as ``rfm-addin compare-groups -o`` does.
+    When "Usage events sheet" names the event log, it also plans a retention test ("Test
+    window (days)", "Test lift", "Test holdout") for the weaker group
+    (:func:`rfm_addin.core.plan.retention_test_plan`) on "RFM Test Plan" and "RFM Test
+    Customers", and says so on RFM Compare, as ``compare-groups --events`` does.
 """
 from __future__ import annotations
 
@@ -21,7 +25,8 @@ import pandas as pd
 from ..api import usage_table
 from ..core.compare import compare_groups
 from ..core.errors import RfmError
-from ..writers.layout import SheetSpec, checked, compare_sheets, table_spec, usage_table_spec
+from ..core.plan import retention_test_plan
+from ..writers.layout import SheetSpec, checked, compare_sheets, plan_sheets, planned_finding, table_spec, usage_table_spec
 from . import live_writer, settings
 from .actions import action
 
@@ -83,4 +88,14 @@ def compare_groups_sheet(book: Any, feedback: Any) -> None:
     feedback.progress(f"Reading {source.name}")
     frame = frame_from_rows(read_source(source, results=True)[0])
     result = compare_groups(frame, options.compare_by, options.compare_a, options.compare_b)
-    live_writer.write_sheets(book, compare_sheets(result), progress=feedback.progress)
+    sheets = []
+    if options.usage_events is not None:
+        events_sheet = _sheet(book, options.usage_events, "Usage events")
+        feedback.progress(f"Learning the weaker group's retention from {events_sheet.name}")
+        events = frame_from_rows(read_source(events_sheet)[0])
+        plan = retention_test_plan(frame, result, events, lift=options.test_lift[0], relative=options.test_lift[1],
+                                   holdout=options.test_holdout, window=options.test_window,
+                                   random_state=options.seed)
+        result.sentences.append(planned_finding(plan, options.test_window))
+        sheets = plan_sheets(plan)
+    live_writer.write_sheets(book, compare_sheets(result) + sheets, progress=feedback.progress)

@@ -62,9 +62,23 @@ def test_build_usage_then_cluster_then_compare(make_book, logs):
     # Compare groups reads the clustered copy (results) and writes RFM Compare
     third, done = run(make_book, second["sheets"], second["names"], on("RFM Clustered Data", "comparegroups"))
     assert not [a for a in done if a["func"] == "alert"], [a for a in done if a["func"] == "alert"]
-    assert [a["args"][1] for a in done if a["func"] == "addSheet"] == ["RFM Compare"]
+    # with "Usage events sheet" set, a retention test for the weaker group is planned too, and said on RFM Compare
+    assert [a["args"][1] for a in done if a["func"] == "addSheet"] == ["RFM Compare", "RFM Test Plan",
+                                                                         "RFM Test Customers"]
     tables = {a["args"][3] for a in done if a["func"] == "addTable"}
-    assert {"RFM_CompareFindings", "RFM_Compare", "RFM_CompareChart"} <= tables
+    assert {"RFM_CompareFindings", "RFM_Compare", "RFM_CompareChart", "RFM_TestPlan", "RFM_TestCustomers"} <= tables
+    compare = next(s for s in third["sheets"] if s["name"] == "RFM Compare")["values"]
+    finding = next(str(c) for row in compare for c in row if str(c).startswith("A 30-day retention test for Cluster "))
+    plan = next(s for s in third["sheets"] if s["name"] == "RFM Test Plan")["values"]
+    header = next(i for i, row in enumerate(plan) if row and row[0] == "Segment" and "Customers" in row)
+    planned = plan[header + 1]
+    assert finding.startswith(f"A 30-day retention test for {planned[0]} is planned on the RFM Test Plan sheet")
+    clustered = next(s for s in second["sheets"] if s["name"] == "RFM Clustered Data")["values"]
+    top = next(i for i, row in enumerate(clustered) if row and "Cluster" in row)
+    cluster_of = [row[clustered[top].index("Cluster")] for row in clustered[top + 1:] if row and row[0] not in (None, "")]
+    group = int(str(planned[0]).split()[-1])
+    customers = planned[plan[header].index("Customers")]
+    assert customers == sum(1 for c in cluster_of if c == group) > 0     # the group's users, all of them
     # a user's own sheet written by nobody: still refused? no - only the add-in's results need the mark
     fourth, done = run(make_book, third["sheets"], third["names"], on("RFM Compare", "cluster"))
     alert = [a for a in done if a["func"] == "alert"][0]["args"][0]
