@@ -69,20 +69,21 @@ START_SHEET = "Start here"
 # --------------------------------------------------------------------------------------
 # Reading the active sheet
 # --------------------------------------------------------------------------------------
-def read_source(sheet: Any, *, results: bool = False) -> tuple[list[list], int]:
+def read_source(sheet: Any, *, results: bool = False, table: Any = None) -> tuple[list[list], int]:
     """The active sheet's data: header and rows, and the sheet row of the first data row.
 
     A sheet the add-in wrote is refused (a click on the wrong sheet), unless it is marked as
     an input (the usage table) or ``results`` (the Compare groups button reads results).
 
-    Reads the sheet's first Excel Table if there is one, else its used range, through
-    :func:`.cell_values.read_values`: error cells as text (``#N/A``, ``#SPILL!``) so they
-    are reported, not taken for blanks; currency cells as numbers.
+    Reads ``table`` (an Excel Table of the sheet) when given, else the sheet's first Excel
+    Table if there is one, else its used range, through :func:`.cell_values.read_values`:
+    error cells as text (``#N/A``, ``#SPILL!``) so they are reported, not taken for blanks;
+    currency cells as numbers.
     """
     if live_writer.is_owned(sheet) and not (results or live_writer.is_input(sheet)):
         raise RfmError(f"The active sheet {sheet.name!r} holds results of the RFM add-in. "
                        "Select the sheet with your data, then click the button again.")
-    tables = list(sheet.tables) if hasattr(sheet, "tables") else []
+    tables = [table] if table is not None else (list(sheet.tables) if hasattr(sheet, "tables") else [])
     area = tables[0].range if tables else sheet.used_range
     rows = convert.trim_rows(cell_values.read_values(area))
     if len(rows) < 2 or all(convert.is_blank(c) for c in rows[0]):

@@ -272,10 +272,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("test_window", "Test window (days)", 30,
             "Plan test: days after the campaign in which a purchase counts: 30, 60 or 90.", _window),
     Setting("usage_events", "Usage events sheet", None,
-            "Build usage table button: the sheet with the event log (user, timestamp, event); empty: the active "
-            "sheet. When set, Compare groups also plans a retention test for the weaker group from it.", _name),
+            "Build usage table button: the sheet (or Excel Table) with the event log (user, timestamp, event); "
+            "empty: the active sheet. When set, Compare groups also plans a retention test for the weaker group "
+            "from it.", _name),
     Setting("usage_payments", "Usage payments sheet", None,
-            "Build usage table: the sheet with payments (user, date, amount, plan); empty: no MRR.", _name),
+            "Build usage table: the sheet (or Excel Table) with payments (user, date, amount, plan); empty: no "
+            "MRR.", _name),
     Setting("compare_by", "Compare groups by", "cluster",
             "Compare groups button: the column whose groups are compared (cluster, segment...).", _name),
     Setting("compare_a", "Compare group A", None, "Compare groups: the first group, e.g. 3.", _name),

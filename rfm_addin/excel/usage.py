@@ -1,8 +1,8 @@
 """The ribbon's "Build usage table" and "Compare groups" buttons (subscription products).
 
 Build usage table
-    Reads the event log from the Settings' "Usage events sheet" (default: the active sheet)
-    and payments from "Usage payments sheet", builds :func:`rfm_addin.usage_table` and writes
+    Reads the event log from the Settings' "Usage events sheet" (a sheet, or an Excel Table
+    by its name; default: the active sheet) and payments from "Usage payments sheet", builds :func:`rfm_addin.usage_table` and writes
     it to the "RFM Usage" sheet, marked as an input: the Cluster button then clusters it like
     any customer-level sheet (its headers, "Days since last activity", "Weekly sessions",
     "MRR", are what that button detects).
@@ -31,14 +31,31 @@ from . import live_writer, settings
 from .actions import action
 
 
-def _sheet(book: Any, name: str | None, what: str) -> Any:
+def _source(book: Any, name: str | None, what: str) -> tuple[Any, Any]:
+    """The sheet (and Excel Table, or None) a Settings entry names: a sheet name, else the name
+    of an Excel Table on any sheet; no name is the active sheet."""
     if name is None:
-        return book.sheets.active
+        return book.sheets.active, None
+    wanted = name.strip().casefold()
     for sheet in book.sheets:
-        if sheet.name.strip().casefold() == name.strip().casefold():
-            return sheet
-    raise RfmError(f"The {what} sheet {name!r} (RFM Settings) is not in this workbook; the sheets are "
+        if sheet.name.strip().casefold() == wanted:
+            return sheet, None
+    for sheet in book.sheets:
+        for table in sheet.tables:
+            if table.name.casefold() == wanted:
+                return sheet, table
+    raise RfmError(f"The {what} sheet or table {name!r} (RFM Settings) is not in this workbook; the sheets are "
                    f"{', '.join(s.name for s in book.sheets)}.")
+
+
+def _read(book: Any, name: str | None, what: str, feedback: Any) -> pd.DataFrame:
+    """The data of the sheet or Excel Table a Settings entry names, as a DataFrame."""
+    from .convert import frame_from_rows
+    from .macros import read_source
+
+    sheet, table = _source(book, name, what)
+    feedback.progress(f"Reading {table.name if table is not None else sheet.name}")
+    return frame_from_rows(read_source(sheet, table=table)[0])
 
 
 @action("Build usage table")
@@ -47,16 +64,11 @@ def build_usage_table(book: Any, feedback: Any) -> None:
 
     Called as ``build_usage_table(book=None)``: ``book`` is by default ``xw.Book.caller()``.
     """
-    from .convert import frame_from_rows
-    from .macros import read_source
-
     options = settings.read_settings(book)
-    events_sheet = _sheet(book, options.usage_events, "Usage events")
-    feedback.progress(f"Reading {events_sheet.name}")
-    events = frame_from_rows(read_source(events_sheet)[0])
+    events = _read(book, options.usage_events, "Usage events", feedback)
     payments = None
     if options.usage_payments is not None:
-        payments = frame_from_rows(read_source(_sheet(book, options.usage_payments, "Usage payments"))[0])
+        payments = _read(book, options.usage_payments, "Usage payments", feedback)
     feedback.progress("Building the usage table")
     table = usage_table(events, payments=payments, as_of=options.as_of)
     quality = pd.DataFrame(table.attrs["quality"])
@@ -90,9 +102,8 @@ def compare_groups_sheet(book: Any, feedback: Any) -> None:
     result = compare_groups(frame, options.compare_by, options.compare_a, options.compare_b)
     sheets = []
     if options.usage_events is not None:
-        events_sheet = _sheet(book, options.usage_events, "Usage events")
-        feedback.progress(f"Learning the weaker group's retention from {events_sheet.name}")
-        events = frame_from_rows(read_source(events_sheet)[0])
+        events = _read(book, options.usage_events, "Usage events", feedback)
+        feedback.progress("Learning the weaker group's retention")
         plan = retention_test_plan(frame, result, events, lift=options.test_lift[0], relative=options.test_lift[1],
                                    holdout=options.test_holdout, window=options.test_window,
                                    random_state=options.seed)

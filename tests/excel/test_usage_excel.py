@@ -85,6 +85,42 @@ def test_build_usage_then_cluster_then_compare(make_book, logs):
     assert "holds results of the RFM add-in" in alert
 
 
+def test_settings_may_name_excel_tables(make_book, logs):
+    """"Usage events sheet" / "Usage payments sheet" may name Excel Tables: here both sit on one
+    sheet, the payments table to the right of the events, which a used-range read would mix up."""
+    from excel_payloads import table as payload_table
+    from openpyxl.utils import get_column_letter
+
+    events, payments = logs
+    events, payments = events.head(400), payments.head(60)
+    left, right = _rows(events), _rows(payments)
+    width = len(left[0]) + 1
+    height = max(len(left), len(right))
+    values = [(left[i] if i < len(left) else [None] * len(left[0])) + [None]
+              + (right[i] if i < len(right) else [None] * len(right[0])) for i in range(height)]
+    first, last = get_column_letter(width + 1), get_column_letter(width + len(right[0]))
+    tables = [payload_table("EventLog", f"$A$1:${get_column_letter(len(left[0]))}${len(left)}",
+                            f"$A$1:${get_column_letter(len(left[0]))}$1",
+                            f"$A$2:${get_column_letter(len(left[0]))}${len(left)}"),
+              payload_table("Paid", f"${first}$1:${last}${len(right)}", f"${first}$1:${last}$1",
+                            f"${first}$2:${last}${len(right)}")]
+    options = settings_values(**{"Usage events sheet": "eventlog", "Usage payments sheet": "Paid"})
+    done_book, done = run(make_book, [sheet("Data", values, tables), sheet("RFM Settings", options)], [],
+                          lambda book: macros.ribbon("usage", book))
+    assert not [a for a in done if a["func"] == "alert"], [a for a in done if a["func"] == "alert"]
+    usage = next(s for s in done_book["sheets"] if s["name"] == "RFM Usage")["values"]
+    expected = rfm.usage_table(events, payments=payments)
+    expected = expected.loc[expected["recency"].notna()]
+    listed = usage[4:4 + len(expected)]
+    assert [str(r[0]).lstrip("'") for r in listed] == list(expected.index)
+    assert [r[3] for r in listed] == pytest.approx(expected["monetary"].tolist())
+    options = settings_values(**{"Usage events sheet": "Nowhere"})
+    _, done = run(make_book, [sheet("Data", values, tables), sheet("RFM Settings", options)], [],
+                  lambda book: macros.ribbon("usage", book))
+    alert = [a for a in done if a["func"] == "alert"][0]["args"][0]
+    assert "sheet or table 'Nowhere'" in alert
+
+
 def test_rfm_compare_against_the_library(logs):
     events, payments = logs
     table = rfm.usage_table(events, payments=payments)
