@@ -14,6 +14,7 @@ CORE_MODULES = frozenset({
     "test_bad_input.py", "test_readers.py", "test_cli.py", "test_summary_tables.py", "test_kept_columns.py",
     "test_describe.py", "test_architecture.py", "test_docs.py", "test_stages.py", "test_migration.py", "test_clv.py",
     "test_clv_faces.py", "test_experiments.py", "test_experiments_faces.py", "test_compare.py", "test_usage.py", "test_usage_faces.py",
+    "test_dates_at_once.py", "test_bulk_rows.py", "test_identical_rows.py",
 })
 
 

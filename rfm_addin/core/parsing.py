@@ -436,13 +436,21 @@ def _parse_text_dates(texts: list[str], dayfirst: bool | None) -> tuple[pd.Serie
     Returns the parsed values (NaT where unreadable) and, when the strings fit both a
     day-first and a month-first format, the message explaining the ambiguity.
     """
+    parsed, message, _ = _parse_text_dates_with_format(texts, dayfirst)
+    return parsed, message
+
+
+def _parse_text_dates_with_format(texts: list[str], dayfirst: bool | None
+                                  ) -> tuple[pd.Series, str | None, str | None]:
+    """:func:`_parse_text_dates`, and the one format that read every string ("ISO8601" or a
+    strptime format; None when it took several, or some are unreadable or ambiguous)."""
     s = pd.Series(texts, dtype=object).str.strip()
     # "2024-03-01T23:30:00+02:00": the local date and time as written (the offset is dropped,
     # as for time-zone-aware datetimes), so summer and winter offsets mix freely.
     s = s.str.replace(_UTC_OFFSET, r"\1", regex=True)
     iso = pd.to_datetime(s, format="ISO8601", errors="coerce")
     if iso.notna().all():
-        return iso, None
+        return iso, None, "ISO8601"
     rest = s[iso.isna()]
     order = {None: _DAY_FIRST + _MONTH_FIRST, True: _DAY_FIRST, False: _MONTH_FIRST}[dayfirst] + _OTHER
     best, best_count, fits = None, -1, []
@@ -456,12 +464,12 @@ def _parse_text_dates(texts: list[str], dayfirst: bool | None) -> tuple[pd.Serie
     if dayfirst is None and any(f.startswith(_DAY_FIRST) for f in fits) and any(
             f.startswith(_MONTH_FIRST) for f in fits):
         return iso, ("Dates such as " + repr(rest.iloc[0]) + " could be day-first or month-first. "
-                     "Say which with dayfirst=True/False (command line --dayfirst / --monthfirst).")
+                     "Say which with dayfirst=True/False (command line --dayfirst / --monthfirst)."), None
     if fits:
         best = pd.to_datetime(rest, format=fits[0], errors="coerce")
     out = iso.copy()
     out[rest.index] = best
-    return out, None
+    return out, None, (fits[0] if fits and len(rest) == len(s) else None)
 
 
 #: The dates a datetime64[ns] holds (pandas' Timestamp.min and .max, whole days).
@@ -484,6 +492,51 @@ def _out_of_range(column: str, mask: np.ndarray, values: pd.Series, first_row: i
     return _rows_where(column, mask, values, first_row, "outside the dates this tool can hold (1677-09-22 to "
                        "2262-04-11)", "Check those rows: 9999-12-31 and 1900-01-00 are often placeholders for "
                        "'no date'; remove them or give the real dates.")
+
+
+#: Columns of at least this many rows try :func:`_text_dates_at_once` first.
+_AT_ONCE_ROWS = 1000
+#: Distinct values of the sample that decides the format.
+_AT_ONCE_SAMPLE = 2000
+_SERIAL_TEXT = re.compile(r"\d{1,7}(\.\d+)?")
+
+
+def _text_dates_at_once(values: pd.Series, dayfirst: bool | None) -> np.ndarray | None:
+    """A text date column in one vectorised parse, or None to leave it to the general path.
+
+    The general path works per distinct value (serials, errors, blanks, several formats), and
+    nearly every timestamp is distinct (1M of them: 20 s). Here a sample of distinct values
+    goes through the general rules (:func:`_parse_text_dates_with_format`); when it is plain
+    text that one format reads without ambiguity, the whole column is parsed with that format
+    by pandas. Only if every non-blank value is read, naive and within range is that the
+    answer; otherwise (a serial, an error value, padding, an offset, a second format, an
+    ambiguity the sample did not show) the general path reads the column and names the rows.
+    The answer is the general path's: any format read the whole column, so the first format
+    in order that reads the sample and the column is the general path's choice too.
+    """
+    if len(values) < _AT_ONCE_ROWS or not (pd.api.types.is_string_dtype(values.dtype)
+                                           or values.dtype == object):
+        return None
+    present = values.dropna()
+    if present.empty or pd.api.types.infer_dtype(present, skipna=True) != "string":
+        return None
+    sample = [str(v) for v in pd.unique(present.to_numpy()[: _AT_ONCE_SAMPLE * 4])[:_AT_ONCE_SAMPLE]]
+    if any(t != t.strip() or not t or _SERIAL_TEXT.fullmatch(t) or is_excel_error(t) or _UTC_OFFSET.match(t)
+           for t in sample):
+        return None
+    parsed, message, fmt = _parse_text_dates_with_format(sample, dayfirst)
+    if message or fmt is None or parsed.isna().any():
+        return None
+    try:
+        full = pd.to_datetime(values, format=fmt, errors="coerce")
+    except (ValueError, TypeError, OverflowError):
+        return None
+    if not pd.api.types.is_datetime64_dtype(full.dtype) or isinstance(full.dtype, pd.DatetimeTZDtype):
+        return None
+    native = full.to_numpy(dtype="datetime64[ns]")
+    if (np.isnat(native) != values.isna().to_numpy()).any():
+        return None
+    return native
 
 
 def read_dates(values: pd.Series, column: str, first_row: int, date_system: int = 1900,
@@ -519,6 +572,9 @@ def read_dates(values: pd.Series, column: str, first_row: int, date_system: int 
         return native.astype("datetime64[ns]")
     if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
         values = values.astype(object)
+    at_once = _text_dates_at_once(values, dayfirst)
+    if at_once is not None:
+        return at_once
 
     ambiguity: list[str] = []
     outside_unique: list[int] = []
