@@ -20,6 +20,8 @@ import xlsxwriter
 
 from .layout import (NUMBER_FORMATS, ChartSpec, ConditionalFormatSpec, SheetSpec, TableSpec, analysis_sheets,
                       checked, locate, segment_colour, table_tops)
+from . import bulk_rows
+from .bulk_rows import cell_value
 from .safe import StagedFiles, atomic_write
 
 #: Workbook options that stop XlsxWriter from turning text into formulas, links or numbers.
@@ -27,28 +29,13 @@ SAFE_OPTIONS = {"strings_to_formulas": False, "strings_to_urls": False, "strings
 
 _MIN_WIDTH, _MAX_WIDTH = 8, 60
 
-
-def _cell_value(value):
-    """A Python value XlsxWriter writes as the right cell type (None for blanks)."""
-    if value is None or value is pd.NaT or value is pd.NA:
-        return None
-    if isinstance(value, (float, np.floating)):
-        return None if math.isnan(value) or math.isinf(value) else float(value)
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    if isinstance(value, (int, np.integer)):
-        return int(value)
-    if isinstance(value, pd.Timestamp):
-        return value.to_pydatetime()
-    if isinstance(value, np.datetime64):
-        return None if np.isnat(value) else pd.Timestamp(value).to_pydatetime()
-    if isinstance(value, (datetime, date)):
-        return value
-    return str(value)
+#: Tables with at least this many rows have their data rows written by :mod:`.bulk_rows`
+#: (the same cells, written into the sheet's XML by columns); smaller ones cell by cell.
+BULK_ROWS = 200
 
 
 def _write_cell(sheet, row: int, col: int, value, fmt) -> None:
-    value = _cell_value(value)
+    value = cell_value(value)
     if value is None:
         sheet.write_blank(row, col, None, fmt)
     elif isinstance(value, str):
@@ -71,7 +58,7 @@ def _width(header: str, values: pd.Series, kind: str) -> float:
         digits = len(f"{biggest:,.0f}") + (3 if kind in ("money", "decimal") else 0)
         longest = digits
     else:
-        longest = max((len(str(v)) for v in sample if _cell_value(v) is not None), default=0)
+        longest = max((len(str(v)) for v in sample if cell_value(v) is not None), default=0)
     return float(min(_MAX_WIDTH, max(_MIN_WIDTH, len(header) + 2, longest + 2)))
 
 
@@ -97,19 +84,41 @@ class _Formats:
         return self.cache[key]
 
 
-def _write_table(sheet, spec: TableSpec, top: int, formats: _Formats, widths: dict) -> int:
-    """Write one table with its header at row ``top`` (0-based); return the row after it."""
+def _bulk_block(sheet, spec: TableSpec, top: int, formats: _Formats) -> tuple[int, int, int, list[str]]:
+    """The table's data rows as a :mod:`.bulk_rows` block (the cell formats numbered now)."""
     frame = spec.frame
-    n_rows = max(len(frame), 1)
+    styles, same = [], []
     for c, column in enumerate(frame.columns):
         kind = spec.formats[c]
-        values = frame[column].tolist()
         if column == spec.colour_by:
-            for r, value in enumerate(values, start=top + 1):
-                _write_cell(sheet, r, c, value, formats(kind, segment_colour(value)))
+            by_colour = {colour: f' s="{formats(kind, colour)._get_xf_index()}"'
+                         for colour in {segment_colour(v) for v in frame[column]}}
+            styles.append(lambda v, k=by_colour: k[segment_colour(v)])
+            same.append(False)
         else:
-            fmt = formats(kind)
-            for r, value in enumerate(values, start=top + 1):
+            style = f' s="{formats(kind)._get_xf_index()}"'
+            styles.append(lambda v, s=style: s)
+            same.append(True)
+    chunks = bulk_rows.rows_xml(frame, top + 1, styles, same, formats.book.date_1904,
+                                sheet.str_table._get_shared_string_index)
+    return top + 1, top + len(frame), len(frame.columns) - 1, chunks
+
+
+def _write_table(sheet, spec: TableSpec, top: int, formats: _Formats, widths: dict, blocks: list | None = None) -> int:
+    """Write one table with its header at row ``top`` (0-based); return the row after it.
+
+    With ``blocks`` (a list :func:`.bulk_rows.hook` will write), a table of :data:`BULK_ROWS`
+    rows or more adds its data rows there instead of writing them cell by cell."""
+    frame = spec.frame
+    n_rows = max(len(frame), 1)
+    bulk = blocks is not None and len(frame) >= BULK_ROWS
+    if bulk:
+        blocks.append(_bulk_block(sheet, spec, top, formats))
+    for c, column in enumerate(frame.columns):
+        kind = spec.formats[c]
+        if not bulk:
+            for r, value in enumerate(frame[column].tolist(), start=top + 1):
+                fmt = formats(kind, segment_colour(value)) if column == spec.colour_by else formats(kind)
                 _write_cell(sheet, r, c, value, fmt)
         if spec.fit_width:
             widths[c] = max(widths.get(c, 0), _width(spec.headers[c], frame[column], kind))
@@ -209,8 +218,11 @@ def render_sheet(book, spec: SheetSpec, formats: _Formats) -> None:
     sheet.write_string(0, 0, spec.title, formats.title)
     sheet.write_string(1, 0, spec.note, formats.note)
     widths: dict[int, float] = {}
+    blocks: list | None = [] if bulk_rows.available(sheet) else None
     for table, top in zip(spec.tables, table_tops(spec)):
-        _write_table(sheet, table, top - 1, formats, widths)
+        _write_table(sheet, table, top - 1, formats, widths, blocks)
+    if blocks:
+        bulk_rows.hook(sheet, blocks)
     for col, width in widths.items():
         sheet.set_column(col, col, width)
     if spec.frozen_rows:
