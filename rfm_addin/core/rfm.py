@@ -212,9 +212,8 @@ def _drop_duplicates(lines: Lines, rows: np.ndarray, report: QualityReport) -> N
     identical rows are only counted as possible duplicates."""
     frame, cols, order_codes = lines.frame, lines.cols, lines.order_codes
     if order_codes is None:
-        possible = int(frame.iloc[np.flatnonzero(rows)].duplicated(keep="first").sum())
-        report.add("possible_duplicates", "Identical rows (no order column, so possible duplicates)", possible,
-                   "rows", "kept as separate purchases")
+        report.add("possible_duplicates", "Identical rows (no order column, so possible duplicates)",
+                   _identical_rows(lines, rows), "rows", "kept as separate purchases")
         return
     key = {"_c": lines.cust_codes, "_d": lines.dates, "_a": lines.amounts, "_o": order_codes}
     key.update({f"_{i}": frame[c].to_numpy() for i, c in enumerate(frame.columns) if c not in cols.used})
@@ -231,6 +230,27 @@ def _drop_duplicates(lines: Lines, rows: np.ndarray, report: QualityReport) -> N
     report.add("duplicate_rows", "Exact duplicate rows (same order, every column equal)", len(dup_rows),
                "rows", "dropped", amount=float(lines.amounts[dup_rows].sum()))
     rows[dup_rows] = False
+
+
+def _identical_rows(lines: Lines, rows: np.ndarray) -> int:
+    """How many of the kept ``rows`` repeat an earlier one in every column of the raw frame.
+
+    Comparing the raw frame's columns of every row (``DataFrame.duplicated``) hashed each text
+    value again: half of ``rfm_table``'s time at 1M rows. Two rows equal in the raw frame are
+    equal in the parsed customer, date and amount, so only the rows whose parsed triple repeats
+    (one 64-bit hash per row, exact equality checked after) can be duplicates; the raw
+    comparison then runs on those alone, and the count is the same.
+    """
+    index = np.flatnonzero(rows)
+    if len(index) < 2:
+        return 0
+    mixed = pd.util.hash_array(lines.cust_codes[index].astype(np.int64))
+    for part in (lines.dates[index].view(np.int64), lines.amounts[index].view(np.int64)):
+        mixed = mixed * np.uint64(0x9E3779B97F4A7C15) ^ pd.util.hash_array(part)
+    candidates = index[pd.Series(mixed).duplicated(keep=False).to_numpy()]
+    if len(candidates) == 0:
+        return 0
+    return int(lines.frame.iloc[candidates].duplicated(keep="first").sum())
 
 
 def classify_lines(lines: Lines) -> tuple[np.ndarray, np.ndarray]:
