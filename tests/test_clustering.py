@@ -223,3 +223,20 @@ def test_fast_silhouette_equals_scikit_learn(seed):
     labels[0] = 99                       # a singleton cluster scores 0
     d = pairwise_distances(x)
     assert _silhouette(d, labels) == pytest.approx(silhouette_score(d, labels, metric="precomputed"), abs=1e-12)
+
+
+def test_fits_in_threads_give_the_same_clusters(monkeypatch):
+    """The k sweep and the stability refits run side by side in threads (issue 19): the same
+    clusters, k-selection table and stability as one fit after another."""
+    import rfm_addin as rfm
+    from rfm_addin.core import clustering
+
+    table = rfm.rfm_table(rfm.demo_transactions(n_customers=600))
+    results = []
+    for threads in (1, 3):
+        monkeypatch.setattr(clustering, "FIT_THREADS", threads)
+        results.append(rfm.cluster(table))
+    one, many = results
+    pd.testing.assert_series_equal(one.labels, many.labels)
+    pd.testing.assert_frame_equal(one.k_selection, many.k_selection)
+    pd.testing.assert_frame_equal(one.stability, many.stability)

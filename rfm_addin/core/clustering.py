@@ -14,6 +14,8 @@ cluster (about a second less on this machine).
 """
 from __future__ import annotations
 
+import os
+
 from dataclasses import dataclass, field
 from typing import Iterable
 
@@ -25,6 +27,8 @@ from .validation import check_customer_table, check_seed, check_weights
 
 #: Customers sampled for the silhouette (measured: see README, "Choosing k").
 SILHOUETTE_SAMPLE = 3000
+#: Python threads for independent K-Means fits (:func:`_in_threads`): the cores, at most 4.
+FIT_THREADS = max(1, min(4, os.cpu_count() or 1))
 #: K-Means restarts per k tried while choosing k (k-means++ seeding).
 N_INIT = 1
 #: Restarts and tolerance of the final fit at the chosen (or given) k.
@@ -105,6 +109,24 @@ def _kmeans(x: np.ndarray, k: int, seed: int, n_init: int, tol: float) -> np.nda
     return model.labels_, float(model.inertia_)
 
 
+def _in_threads(work, items: list) -> list:
+    """``[work(item) for item in items]``, run on up to :data:`FIT_THREADS` threads.
+
+    K-Means fits of the k sweep and of the stability refits are independent and deterministic
+    (each from its own seed, one OpenMP thread each: :func:`_kmeans`), and scikit-learn's Lloyd
+    iterations release the GIL, so separate Python threads run them side by side with the
+    same results in the same order. Unlike OpenMP threads inside one fit, they never wait for
+    each other, so a busy machine slows them down no more than it slows one thread.
+    """
+    workers = min(len(items), FIT_THREADS)
+    if workers <= 1:
+        return [work(item) for item in items]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(work, items))
+
+
 def canonical_order(x: np.ndarray) -> np.ndarray:
     """The row order K-Means runs in: sorted by the features, so the order of the input rows
     (an export sorted by id or by date) does not change the clusters. Equal rows are
@@ -161,10 +183,12 @@ def cluster_stability(x: np.ndarray, labels: np.ndarray, k: int, random_state: i
     size = max(k + 1, int(round(fraction * n)))
     totals, seen = np.zeros(k), np.zeros(k)
     original = np.asarray(labels, dtype=np.int64) - 1
-    for _ in range(subsamples):
+    draws = []
+    for _ in range(subsamples):          # the subsamples and seeds drawn in order, then fitted side by side
         index = np.sort(rng.choice(n, size=min(size, n), replace=False))
-        seed = int(rng.integers(2**31 - 1))
-        sub, _ = _kmeans(x[index], k, seed, 1, 1e-4)
+        draws.append((index, int(rng.integers(2**31 - 1))))
+    fits = _in_threads(lambda draw: _kmeans(x[draw[0]], k, draw[1], 1, 1e-4)[0], draws)
+    for (index, _), sub in zip(draws, fits):
         both = np.zeros((k, k))
         np.add.at(both, (original[index], sub), 1)
         own, theirs = both.sum(axis=1), both.sum(axis=0)
@@ -243,13 +267,10 @@ def _elbow(ks: list[int], inertia: list[float], silhouette: list[float]) -> int:
 def _sweep(x: np.ndarray, ks: list[int], random_state: int, sample_size: int, progress=None):
     index, distances = _silhouette_sample(x, random_state, sample_size)
     order = canonical_order(x)
-    rows = []
-    for k in ks:
-        if progress:
-            progress(f"Clustering: trying k = {k} ({ks[0]}..{ks[-1]})")
-        labels, inertia = _fit(x, k, order=order)
-        rows.append((k, inertia, _silhouette(distances, labels[index])))
-    return rows
+    if progress:
+        progress(f"Clustering: trying k = {ks[0]}..{ks[-1]}")
+    fits = _in_threads(lambda k: _fit(x, k, order=order), ks)
+    return [(k, inertia, _silhouette(distances, labels[index])) for k, (labels, inertia) in zip(ks, fits)]
 
 
 def _prepare(table, weights, random_state):
