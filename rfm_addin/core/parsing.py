@@ -517,10 +517,12 @@ def _text_dates_at_once(values: pd.Series, dayfirst: bool | None) -> np.ndarray 
     if len(values) < _AT_ONCE_ROWS or not (pd.api.types.is_string_dtype(values.dtype)
                                            or values.dtype == object):
         return None
-    present = values.dropna()
-    if present.empty or pd.api.types.infer_dtype(present, skipna=True) != "string":
+    if not pd.api.types.is_string_dtype(values.dtype) and pd.api.types.infer_dtype(values, skipna=True) != "string":
         return None
-    sample = [str(v) for v in pd.unique(present.to_numpy()[: _AT_ONCE_SAMPLE * 4])[:_AT_ONCE_SAMPLE]]
+    present = values.iloc[: _AT_ONCE_SAMPLE * 4].dropna()      # the head only: no copy of the whole column
+    if present.empty:
+        return None
+    sample = [str(v) for v in pd.unique(present.to_numpy())[:_AT_ONCE_SAMPLE]]
     if any(t != t.strip() or not t or _SERIAL_TEXT.fullmatch(t) or is_excel_error(t) or _UTC_OFFSET.match(t)
            for t in sample):
         return None
