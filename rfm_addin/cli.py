@@ -318,11 +318,14 @@ def _run_analysis(data, args, first_row: int = 2, date_system: int = 1900, **sou
 
 def _write_results(analysis: Analysis, output, inputs: tuple, args) -> None:
     """Write the workbook and, when asked, the segment CSVs: all of them or none; then the summary."""
+    say = _progress(args.quiet)
+    if say:
+        say(f"Writing {Path(output).name}")
     with StagedFiles() as files:
         written = write_analysis(analysis, output, inputs=inputs, files=files)
         stale = stage_segments(analysis.customers, args.export_segments, files) if args.export_segments else []
     remove_stale(stale)
-    if _progress(args.quiet):
+    if say:
         sys.stderr.write("\r\033[K")
     _report(analysis, written, args.quiet)
 
