@@ -120,12 +120,8 @@ except ImportError:
     sys.path.insert(0, _REPO)
 
 
-def parse_size(text: str) -> int:
-    text = text.strip().lower().replace("_", "")
-    mult = {"k": 1_000, "m": 1_000_000, "g": 1_000_000_000}
-    if text and text[-1] in mult:
-        return int(float(text[:-1]) * mult[text[-1]])
-    return int(text)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_core import parse_size  # noqa: E402  (the benchmarks' one size parser)
 
 
 # --------------------------------------------------------------------------- data

@@ -40,10 +40,8 @@ import pandas as pd
 AS_OF = pd.Timestamp("2024-07-01")
 
 
-def parse_size(text: str) -> int:
-    text = text.strip().lower()
-    factor = {"k": 1_000, "m": 1_000_000}.get(text[-1], 1)
-    return int(float(text.rstrip("km")) * factor)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_core import parse_size  # noqa: E402  (the benchmarks' one size parser)
 
 
 def generate(n_events: int, n_users: int, seed: int = 0) -> pd.DataFrame:
