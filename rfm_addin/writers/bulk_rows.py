@@ -44,10 +44,13 @@ def cell_value(value: Any) -> Any:
         return bool(value)
     if isinstance(value, (int, np.integer)):
         return int(value)
-    if isinstance(value, pd.Timestamp):
-        return value.to_pydatetime()
     if isinstance(value, np.datetime64):
-        return None if np.isnat(value) else pd.Timestamp(value).to_pydatetime()
+        if np.isnat(value):
+            return None
+        value = pd.Timestamp(value)
+    if isinstance(value, pd.Timestamp):
+        # Python datetimes hold microseconds: the nanoseconds are dropped (without pandas' warning)
+        return (value - pd.Timedelta(nanoseconds=value.nanosecond)).to_pydatetime()
     if isinstance(value, (datetime, date)):
         return value
     return str(value)
