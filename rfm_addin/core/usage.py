@@ -76,9 +76,10 @@ def _find(columns: list, role: str, synonyms: dict, given: str | None, what: str
     return matches[0] if matches else None
 
 
-def _resolve(frame: pd.DataFrame, synonyms: dict, given: dict, required: tuple, what: str, how: str) -> dict:
-    """The column of each role (given names win over detection); a required role without one is an error."""
-    columns = list(frame.columns)
+def resolve_roles(columns, synonyms: dict, given: dict, required: tuple, what: str, how: str) -> dict:
+    """The column of each role among ``columns`` (given names win over detection); a required
+    role without one is an error. Used on a DataFrame's and on an engine table's columns."""
+    columns = list(columns)
     found = {role: _find(columns, role, synonyms, given.get(role), what) for role in synonyms}
     missing = [role for role in required if found[role] is None]
     if missing:
@@ -110,11 +111,9 @@ def _timestamps(values: pd.Series, column: str, report: QualityReport, what: str
 
 def id_text(values: pd.Series) -> pd.Series:
     """User ids as text, by the rule of customer ids (:func:`.parsing.id_texts`: trimmed, 1234.0
-    read from a sheet is "1234"; blanks ""), worked out once per distinct id."""
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    texts = id_texts(pd.Index(uniques))[0].astype(object).where(lambda s: s.notna(), "").to_numpy()
-    texts = np.append(texts, "")
-    return pd.Series(texts[codes], index=values.index)       # code -1 (missing) takes the last entry, ""
+    read from a sheet is "1234"; blanks ""), worked out once per distinct id (:func:`_coded`)."""
+    codes, labels = _coded(values, _id_labels)
+    return pd.Series(np.append(labels, "")[codes], index=values.index)   # code -1 (missing) takes ""
 
 
 def _period_days(value: object) -> float | None:
@@ -134,7 +133,7 @@ def _inferred_period(gaps_days: float) -> float:
 def _mrr(payments: pd.DataFrame, as_of: pd.Timestamp, report: QualityReport, *, user: str | None, date: str | None,
          amount: str | None, period: str | None) -> pd.DataFrame:
     """Per user: ``monetary`` (current MRR), ``first_payment``."""
-    found = _resolve(payments, PAYMENT_SYNONYMS, {"user": user, "date": date, "amount": amount, "period": period},
+    found = resolve_roles(payments.columns, PAYMENT_SYNONYMS, {"user": user, "date": date, "amount": amount, "period": period},
                      ("user", "date", "amount"), "payments", "payment_user=, payment_date=, payment_amount=")
     u, d, a, p = (found[role] for role in ("user", "date", "amount", "period"))
     frame = pd.DataFrame({"user": id_text(payments[u]).to_numpy(), "when": _timestamps(payments[d], d, report,
@@ -254,7 +253,7 @@ def event_activity(events: pd.DataFrame, *, as_of: object = None, user: str | No
     report = QualityReport()
     if len(events) == 0:
         raise RfmError("The event log has a header but no events.")
-    found = _resolve(events, EVENT_SYNONYMS, {"user": user, "timestamp": timestamp, "event": event},
+    found = resolve_roles(events.columns, EVENT_SYNONYMS, {"user": user, "timestamp": timestamp, "event": event},
                      ("user", "timestamp", "event"), "events", "user=, timestamp=, event=")
     u, t, e = (found[role] for role in ("user", "timestamp", "event"))
     users, user_labels = _coded(events[u], _id_labels)
@@ -389,7 +388,7 @@ def retention_baseline(events: pd.DataFrame, users, *, window: int = 30, months:
     """The historical share of ``users`` active within ``window`` days after a month end: over the
     last ``months`` month ends whose window is observed, among the users seen by then, pooled.
     The baseline of a retention test for a group of users (30-day retention by default)."""
-    found = _resolve(events, EVENT_SYNONYMS, {"user": user, "timestamp": timestamp}, ("user", "timestamp"),
+    found = resolve_roles(events.columns, EVENT_SYNONYMS, {"user": user, "timestamp": timestamp}, ("user", "timestamp"),
                      "events", "user=, timestamp=")
     frame = pd.DataFrame({"user": id_text(events[found["user"]]).to_numpy(),
                           "when": _timestamps(events[found["timestamp"]], found["timestamp"], QualityReport(),

@@ -344,13 +344,13 @@ def engine_usage(events: Any, *, user: str | None = None, timestamp: str | None 
     Returns None when a single file's columns are not typed (text timestamps) and the
     DataFrame path should read it instead, as :func:`engine_rfm` does.
     """
-    from ..core.usage import EVENT_SYNONYMS, _resolve
+    from ..core.usage import EVENT_SYNONYMS, resolve_roles
     from .ibis_usage import check_event_types, engine_activity
 
     given = {"user": user, "timestamp": timestamp, "event": event}
 
     def found(names: list[str]) -> dict:
-        return _resolve(pd.DataFrame(columns=names), EVENT_SYNONYMS, given, ("user", "timestamp", "event"),
+        return resolve_roles(names, EVENT_SYNONYMS, given, ("user", "timestamp", "event"),
                         "events", "user=, timestamp=, event=")
 
     source, single, explain = _open_for_engine(events, table, query, lambda names: [found(names)["user"]],
